@@ -1,0 +1,3 @@
+"""Recon: reasoning like an economist."""
+
+__version__ = "0.1.0"

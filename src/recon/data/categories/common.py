@@ -1,0 +1,146 @@
+"""Helpers shared by the category specs: the Recon multiple-choice prompt, reading a published
+item's options back, placing the gold uniformly, number formatting and worked solutions."""
+
+from __future__ import annotations
+
+import random
+import re
+from fractions import Fraction
+from typing import Any, Sequence
+
+from recon.data.categories import AuditResult
+from recon.data.problem import Problem
+
+OPTION_INSTRUCTIONS = (
+    "You are given a reasoning problem in Economics. Please reason step by step to solve it.\n\n"
+    "Enclose your reasoning in <think> and </think>. Then, give your final answer using the format "
+    "\\boxed{Option X: full choice text}.\n\n"
+    "You must include both the option number and the full text of your chosen answer.\n\n"
+    "Question:\n"
+)
+_OPTION_LINE = re.compile(r"^\s*Option\s+(\d+)\s*:\s*(.*?)\s*$")
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?")
+
+
+def option_prompt(question: str, options: Sequence[str]) -> str:
+    """The user message of a Recon multiple-choice item."""
+    lines = "\n".join(f"Option {i}: {text}" for i, text in enumerate(options, 1))
+    return f"{OPTION_INSTRUCTIONS}{question.strip()}\n\nOptions:\n{lines}"
+
+
+def split_option_prompt(problem: Problem) -> tuple[str, list[str]]:
+    """(question body, option texts) read from the user message; raises ValueError when the
+    message has no numbered `Option N:` list after an `Options:` header."""
+    content = problem.messages[-1]["content"]
+    head, sep, tail = content.rpartition("Options:")
+    if not sep:
+        raise ValueError("no 'Options:' section")
+    options: list[str] = []
+    for line in tail.splitlines():
+        match = _OPTION_LINE.match(line)
+        if match:
+            if int(match.group(1)) != len(options) + 1:
+                raise ValueError(f"options are not numbered 1..n (saw Option {match.group(1)})")
+            options.append(match.group(2))
+        elif line.strip() and options:
+            options[-1] += " " + line.strip()  # wrapped option text
+    if not options:
+        raise ValueError("no 'Option N:' lines")
+    body = head.split("Question:", 1)[-1].strip()
+    return body, options
+
+
+def option_text(answer: str) -> str:
+    """`Option 2: Dutch auction` → `Dutch auction`."""
+    return re.sub(r"^\s*Option\s*\d+\s*:\s*", "", answer).strip()
+
+
+def make_option_problem(
+    category: str,
+    question: str,
+    options: Sequence[str],
+    gold_index: int,
+    steps: Sequence[str],
+    meta: dict[str, Any] | None = None,
+    template: str = "",
+) -> Problem:
+    """A generated multiple-choice Problem (0-based `gold_index`) with its worked solution in
+    `meta["solution"]`. The id is set by the caller (`recon.data.generate`)."""
+    if len(set(options)) != len(options):
+        raise ValueError(f"{category}: duplicate option texts {list(options)}")
+    gold = f"Option {gold_index + 1}: {options[gold_index]}"
+    meta = dict(meta or {})
+    meta.update(solution=worked_solution(steps, gold), template=template, generator=category)
+    return Problem(
+        id=f"{category}-pending",
+        category=category,
+        source="generated",
+        question=question.strip(),
+        choices=list(options),
+        answer_type="option",
+        gold=gold,
+        messages=[{"role": "user", "content": option_prompt(question, options)}],
+        meta=meta,
+    )
+
+
+def worked_solution(steps: Sequence[str], gold: str) -> str:
+    """`<think>…</think>` from the solver's steps, then the boxed answer."""
+    return "<think>\n" + "\n".join(steps) + "\n</think>\n\n\\boxed{" + gold + "}"
+
+
+def place_options(rng: random.Random, correct: str, distractors: Sequence[str], n_options: int | None = None) -> tuple[list[str], int]:
+    """Options with the correct one at a uniformly random position; distractors keep a random order."""
+    chosen = list(distractors)
+    rng.shuffle(chosen)
+    if n_options is not None:
+        chosen = chosen[: n_options - 1]
+    gold = rng.randrange(len(chosen) + 1)
+    chosen.insert(gold, correct)
+    return chosen, gold
+
+
+def fmt(x: Fraction | int | float) -> str:
+    """An exact number as text: integers plainly, terminating decimals with up to 4 places,
+    otherwise a fraction `p/q`."""
+    x = Fraction(x)
+    if x.denominator == 1:
+        return str(x.numerator)
+    den = x.denominator
+    while den % 2 == 0:
+        den //= 2
+    while den % 5 == 0:
+        den //= 5
+    if den == 1:
+        text = f"{float(x):.4f}".rstrip("0").rstrip(".")
+        if Fraction(text) == x:
+            return text
+    return f"{x.numerator}/{x.denominator}"
+
+
+def numbers(text: str) -> list[Fraction]:
+    """All numbers in a text, in order (thousands separators allowed)."""
+    return [Fraction(n.replace(",", "")) for n in _NUMBER.findall(text)]
+
+
+def verdict_for(problem: Problem, options: Sequence[str], correct: Sequence[int], solver_answer: str, reason: str, **details: Any) -> AuditResult:
+    """agree / disagree / ambiguous from the 0-based indices of the options the solver finds correct."""
+    gold = problem.gold_option
+    correct = sorted(set(correct))
+    if len(correct) != 1:
+        what = "no option" if not correct else "options " + ", ".join(str(i + 1) for i in correct)
+        return AuditResult("ambiguous", solver_answer, f"{what} correct: {reason}", {"correct": [i + 1 for i in correct], **details})
+    answer = f"Option {correct[0] + 1}: {options[correct[0]]}"
+    if gold is None:
+        return AuditResult("unparsed", answer, f"gold {problem.gold!r} names no option", details)
+    verdict = "agree" if gold == correct[0] + 1 else "disagree"
+    return AuditResult(verdict, answer, reason, details)
+
+
+def not_computable(reason: str):
+    """An audit function that marks every item of a category not computable."""
+
+    def audit(problem: Problem) -> AuditResult:
+        return AuditResult("not_computable", None, reason)
+
+    return audit

@@ -1,0 +1,1 @@
+"""Exact economic solvers (pure functions, `fractions.Fraction` arithmetic)."""

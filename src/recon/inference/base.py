@@ -1,0 +1,157 @@
+"""The one small interface every backend implements: chat conversations + sampling params → n completions each."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Protocol, runtime_checkable
+
+THINK_PREFILL = "<think>\n"
+
+# Called by a backend as work finishes: (conversations finished, completion tokens generated) since the last call.
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass
+class SamplingParams:
+    """How to sample. `temperature=0` is greedy. `seed` makes sampling reproducible per backend.
+
+    `stop_at_answer` ends a completion as soon as its final `\\boxed{…}` (after `</think>` when the
+    model thinks) is complete. `prefill_think` starts the assistant turn with `<think>\\n` (as
+    DeepSeek-R1 expects); the prefilled text is kept at the start of `Completion.text`.
+    """
+
+    max_tokens: int = 512
+    temperature: float = 0.0
+    top_p: float = 1.0
+    n: int = 1
+    seed: int = 0
+    stop: list[str] = field(default_factory=list)
+    stop_at_answer: bool = True
+    prefill_think: bool = False
+
+    def __post_init__(self) -> None:
+        if self.max_tokens < 1:
+            raise ValueError(f"max_tokens must be >= 1, got {self.max_tokens}")
+        if self.n < 1:
+            raise ValueError(f"n must be >= 1, got {self.n}")
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+        self.stop = [s for s in self.stop if s]
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Completion:
+    """One generated answer. `text` includes a prefilled `<think>\\n`; `reasoning` holds a server's
+    separate reasoning channel (`reasoning_content`), if any. A failed request has `error` set."""
+
+    text: str
+    reasoning: str | None = None
+    finish_reason: str = "stop"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    error: str | None = None
+
+    @property
+    def full_text(self) -> str:
+        """What to grade: a separate reasoning channel is put back inside `<think>…</think>`."""
+        if self.reasoning and "</think>" not in self.text:
+            return f"<think>\n{self.reasoning}\n</think>\n{self.text}"
+        return self.text
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A text generator. `generate` returns, for each conversation in order, `params.n` completions."""
+
+    name: str
+
+    def generate(
+        self, conversations: list[list[dict]], params: SamplingParams, progress: ProgressFn | None = None
+    ) -> list[list[Completion]]: ...
+
+    def describe(self) -> dict:
+        """Model id/path, revision, chat template text and backend settings, recorded with results."""
+        ...
+
+
+def answer_complete(text: str, thinking: bool) -> bool:
+    """True once the final answer is written: a closed `\\boxed{…}` after `</think>` (when the model
+    thinks: a `<think>` was opened or prefilled), or anywhere in the text otherwise."""
+    from recon.grading import find_boxed
+
+    if thinking or "<think>" in text:
+        cut = text.rfind("</think>")
+        return cut >= 0 and bool(find_boxed(text[cut + len("</think>") :]))
+    return bool(find_boxed(text))
+
+
+def answer_end(text: str, thinking: bool) -> int | None:
+    """Offset just past the first complete final `\\boxed{…}`, or None (see `answer_complete`)."""
+    from recon.grading import find_boxed
+
+    start = 0
+    if thinking or "<think>" in text:
+        cut = text.rfind("</think>")
+        if cut < 0:
+            return None
+        start = cut + len("</think>")
+    region = text[start:]
+    boxes = find_boxed(region)
+    if not boxes:
+        return None
+    offset, content = boxes[0]
+    # The box ends at the closing brace after its content: find it from the content's end.
+    close = region.index("{", offset) + 1 + len(content)
+    return start + close + 1
+
+
+def truncate_completion(text: str, params: SamplingParams) -> tuple[str, bool]:
+    """Cut `text` at the first stop string (excluded, as OpenAI does) and, with `stop_at_answer`,
+    just after the final boxed answer. Returns (text, whether it was cut)."""
+    cut = len(text)
+    for stop in params.stop:
+        at = text.find(stop)
+        if at >= 0:
+            cut = min(cut, at)
+    if params.stop_at_answer:
+        end = answer_end(text[:cut], params.prefill_think)
+        if end is not None:
+            cut = min(cut, end)
+    return text[:cut], cut < len(text)
+
+
+def render_chat(
+    template: str, messages: list[dict], *, add_generation_prompt: bool = True, **special_tokens: str
+) -> str:
+    """Render a Jinja chat template exactly as transformers does (sandboxed environment)."""
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    def raise_exception(message: str) -> None:
+        raise ValueError(f"chat template error: {message}")
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
+    env.globals["raise_exception"] = raise_exception
+    env.filters["tojson"] = lambda x, **kw: __import__("json").dumps(x, ensure_ascii=False, **kw)
+    return env.from_string(template).render(messages=messages, add_generation_prompt=add_generation_prompt, **special_tokens)
+
+
+def check_conversations(conversations: list[list[dict]]) -> None:
+    """Fail clearly on malformed input instead of deep inside a backend."""
+    if not isinstance(conversations, list):
+        raise TypeError("conversations must be a list of message lists")
+    for i, conv in enumerate(conversations):
+        if not conv or not all(isinstance(m, dict) and "role" in m and "content" in m for m in conv):
+            raise ValueError(f"conversation {i} must be a non-empty list of {{'role', 'content'}} dicts")
