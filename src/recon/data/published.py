@@ -170,9 +170,19 @@ def _read_csv_rows(path: Path) -> list[dict[str, Any]]:
 
 
 def _read_hub_rows(hub_id: str, split: str) -> list[dict[str, Any]]:
+    """Rows of a hub dataset split; SFT-CoT has other columns, so it may live in its own config."""
     from datasets import load_dataset
 
-    return [dict(r) for r in load_dataset(hub_id, split=split)]
+    try:
+        rows = load_dataset(hub_id, split=split)
+    except (ValueError, KeyError) as exc:
+        if split != "sft_cot":
+            raise
+        try:
+            rows = load_dataset(hub_id, "sft_cot", split="train")
+        except (ValueError, KeyError):
+            raise exc from None
+    return [dict(r) for r in rows]
 
 
 def problems_from_rows(rows: list[dict[str, Any]], split: str, source_name: str) -> list[Problem]:

@@ -9,8 +9,14 @@ from typing import Any, Literal
 from recon.grading import grade
 from recon.grading.extract import THINK_CLOSE, THINK_OPEN
 
-Verdict = Literal["kept", "failed", "truncated", "no_trace", "format_violation", "no_answer", "wrong", "duplicate"]
-VERDICTS: tuple[str, ...] = ("kept", "failed", "truncated", "no_trace", "format_violation", "no_answer", "wrong", "duplicate")
+# `kept`: a correct trace written to sft.jsonl; `extra_correct`/`duplicate`: correct but not kept
+# (only the first is kept / the same trace was kept already); the rest say why a sample was rejected.
+Verdict = Literal[
+    "kept", "extra_correct", "duplicate", "wrong", "format_violation", "no_answer", "no_trace", "truncated", "failed"
+]
+VERDICTS: tuple[str, ...] = (
+    "kept", "extra_correct", "duplicate", "wrong", "format_violation", "no_answer", "no_trace", "truncated", "failed"
+)
 
 
 @dataclass(frozen=True)

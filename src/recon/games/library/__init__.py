@@ -80,6 +80,7 @@ class Game:
     kind: str
     payoffs: tuple[tuple[Payoffs, ...], ...] | None = None
     tree: Move | None = None
+    order: int = 1000
 
     @property
     def n_choices(self) -> tuple[int, int]:
@@ -130,7 +131,9 @@ def _parse_tree(spec: Any, where: str) -> Tree:
 
 def parse_game(name: str, spec: dict[str, Any]) -> Game:
     """A `Game` from the mapping read from a game file; clear errors on malformed data."""
-    kind, title = spec.get("kind"), spec.get("title", name)
+    kind, title, order = spec.get("kind"), spec.get("title", name), spec.get("order", 1000)
+    if not isinstance(order, int):
+        raise ValueError(f"{name}: `order` must be an integer, got {order!r}")
     if kind == SIMULTANEOUS:
         if spec.get("symmetric"):
             alice = spec.get("alice")
@@ -142,12 +145,12 @@ def parse_game(name: str, spec: dict[str, Any]) -> Game:
         if not (isinstance(rows, list) and rows and all(isinstance(r, list) and r and len(r) == len(rows[0]) for r in rows)):
             raise ValueError(f"{name}: `payoffs` must be a non-empty rectangular list of rows")
         payoffs = tuple(tuple(_payoff_pair(p, f"{name}[{i + 1}][{j + 1}]") for j, p in enumerate(r)) for i, r in enumerate(rows))
-        return Game(name, title, kind, payoffs=payoffs)
+        return Game(name, title, kind, payoffs=payoffs, order=order)
     if kind == SEQUENTIAL:
         tree = _parse_tree(spec.get("tree"), name)
         if not isinstance(tree, Move):
             raise ValueError(f"{name}: the root of a sequential game must be a decision")
-        return Game(name, title, kind, tree=tree)
+        return Game(name, title, kind, tree=tree, order=order)
     raise ValueError(f"{name}: kind must be {SIMULTANEOUS!r} or {SEQUENTIAL!r}, got {kind!r}")
 
 
@@ -161,9 +164,9 @@ def load_game(path: str | Path) -> Game:
 
 
 def load_library(directory: str | Path = LIBRARY_DIR) -> dict[str, Game]:
-    """Every game in `directory`, simultaneous games first, each group sorted by name."""
+    """Every game in `directory`: simultaneous games first, each group by `order`, then by name."""
     games = [load_game(p) for p in sorted(Path(directory).glob("*.yaml"))]
-    games.sort(key=lambda g: (g.kind != SIMULTANEOUS, g.name))
+    games.sort(key=lambda g: (g.kind != SIMULTANEOUS, g.order, g.name))
     return {g.name: g for g in games}
 
 

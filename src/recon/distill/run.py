@@ -1,0 +1,268 @@
+"""Distil teacher chain-of-thought: ask the teacher, keep the traces the shared grader accepts,
+append everything to a resumable run folder, and summarise."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from recon.data.problem import Problem
+from recon.distill.store import SUMMARY_JSON, SUMMARY_MD, RunStore
+from recon.distill.traces import VERDICTS, grading_gold, judge, normalized_trace
+
+
+@dataclass
+class DistillConfig:
+    """Everything that defines a distillation run (recorded in `config.json`)."""
+
+    teacher_model: str
+    teacher_url: str
+    data: str
+    samples: int = 1
+    keep_all_correct: bool = False
+    max_tokens: int = 8192
+    temperature: float = 0.6
+    top_p: float = 0.95
+    seed: int = 0
+    concurrency: int = 8
+    max_retries: int = 4
+    timeout_s: float = 600.0
+    limit: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.samples < 1:
+            raise ValueError(f"--samples must be >= 1, got {self.samples}")
+        if self.concurrency < 1:
+            raise ValueError(f"--concurrency must be >= 1, got {self.concurrency}")
+        if self.max_tokens < 1:
+            raise ValueError(f"--max-tokens must be >= 1, got {self.max_tokens}")
+        if self.samples > 1 and self.temperature == 0:
+            raise ValueError("--samples > 1 needs --temperature > 0 (greedy samples are identical)")
+
+
+# A backend per worker thread: `generate(conversations, params) -> list[list[Completion]]`.
+BackendFactory = Callable[[], Any]
+
+
+def judge_samples(problem: Problem, completions: list[Any], config: DistillConfig) -> list[dict[str, Any]]:
+    """Raw records for one problem's samples, each with its verdict. Without `keep_all_correct`
+    only the first correct sample is kept (later ones are `extra_correct`); with it, every correct
+    sample whose trace differs from the ones already kept (repeats are `duplicate`)."""
+    gold = grading_gold(problem.meta, problem.gold)
+    rows, seen = [], set()
+    for index, c in enumerate(completions):
+        j = judge(c.text, c.reasoning, c.finish_reason, c.error, gold, problem.answer_type, problem.choices)
+        verdict = j.verdict
+        if verdict == "kept":
+            key = normalized_trace(j.trace.trace)
+            if seen and not config.keep_all_correct:
+                verdict = "extra_correct"
+            elif key in seen:
+                verdict = "duplicate"
+            seen.add(key)
+        rows.append(
+            {
+                "id": problem.id,
+                "category": problem.category,
+                "sample": index,
+                "teacher": config.teacher_model,
+                "text": c.text,
+                "reasoning": c.reasoning,
+                "finish_reason": c.finish_reason,
+                "error": c.error,
+                "prompt_tokens": c.prompt_tokens,
+                "completion_tokens": c.completion_tokens,
+                "latency_s": round(c.latency_s, 3),
+                "gold": gold,
+                "verdict": verdict,
+                "grade_status": j.grade_status,
+                "predicted": j.predicted,
+                "trace_source": j.trace.source if j.trace else None,
+                "reason": j.reason,
+            }
+        )
+    return rows
+
+
+def summarize(problems: list[Problem], rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Counts per category and overall. Per sample: requested, answered (a response came back),
+    failed (no response after retries), truncated, kept, and every verdict. Per problem: problems,
+    done, problems_kept, kept_rate (= problems_kept / done)."""
+    order = list(dict.fromkeys(p.category for p in problems))
+    empty = lambda: {"problems": 0, "done": 0, "requested": 0, "answered": 0, "failed": 0, "kept": 0, "problems_kept": 0, "verdicts": {v: 0 for v in VERDICTS}}  # noqa: E731
+    per: dict[str, dict[str, Any]] = {c: empty() for c in order}
+    for p in problems:
+        per[p.category]["problems"] += 1
+    by_problem: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_problem.setdefault(r["id"], []).append(r)
+    for group in by_problem.values():
+        s = per.setdefault(group[0]["category"], empty())
+        s["done"] += 1
+        s["problems_kept"] += any(r["verdict"] == "kept" for r in group)
+        for r in group:
+            s["requested"] += 1
+            s["failed"] += bool(r["error"])
+            s["answered"] += not r["error"]
+            s["kept"] += r["verdict"] == "kept"
+            s["verdicts"][r["verdict"]] += 1
+    total = empty()
+    for s in per.values():
+        for k, v in s.items():
+            if k == "verdicts":
+                for verdict, n in v.items():
+                    total["verdicts"][verdict] += n
+            else:
+                total[k] += v
+    for s in [*per.values(), total]:
+        s["kept_rate"] = round(s["problems_kept"] / s["done"], 4) if s["done"] else None
+    return {"overall": total, "per_category": per}
+
+
+def summary_markdown(summary: dict[str, Any]) -> str:
+    """The summary as a markdown table (one row per category, then overall)."""
+    cols = ["problems", "done", "requested", "answered", "failed", "truncated", "wrong", "kept", "problems_kept", "kept_rate"]
+    lines = ["| category | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+
+    def cells(s: dict[str, Any]) -> str:
+        out = []
+        for c in cols:
+            v = s["verdicts"][c] if c in ("truncated", "wrong") else s[c]
+            out.append("" if v is None else (f"{v:.1%}" if c == "kept_rate" else str(v)))
+        return " | ".join(out)
+
+    for category, s in summary["per_category"].items():
+        lines.append(f"| {category} | {cells(s)} |")
+    lines.append(f"| **overall** | {cells(summary['overall'])} |")
+    return "\n".join(lines) + "\n"
+
+
+class _Progress:
+    """A rich progress bar showing kept-rate and failures so far."""
+
+    def __init__(self, total: int, done: int, kept: int, failed: int, enabled: bool):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self.done, self.kept, self.failed = done, kept, failed
+        self.bar = Progress(
+            TextColumn("distill"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("kept {task.fields[rate]} · failed {task.fields[failed]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            disable=not enabled,
+        )
+        self.task = self.bar.add_task("distill", total=total, completed=done, rate=self._rate(), failed=failed)
+
+    def _rate(self) -> str:
+        return f"{self.kept}/{self.done} ({self.kept / self.done:.0%})" if self.done else "-"
+
+    def update(self, kept: bool, failed: int) -> None:
+        self.done += 1
+        self.kept += kept
+        self.failed += failed
+        self.bar.update(self.task, advance=1, rate=self._rate(), failed=self.failed)
+
+    def __enter__(self) -> "_Progress":
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.bar.__exit__(*exc)
+
+
+def distill(
+    problems: list[Problem],
+    backend_factory: BackendFactory,
+    out_dir: str | Path,
+    config: DistillConfig,
+    *,
+    retry_failed: bool = False,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run (or resume) a distillation into `out_dir`; returns the summary (also written to
+    `summary.json` and `summary.md`). Problems already in `raw.jsonl` are skipped; with
+    `retry_failed`, problems with a failed sample are asked again."""
+    from recon.inference.base import SamplingParams
+
+    repeated = [pid for pid, n in Counter(p.id for p in problems).items() if n > 1]
+    if repeated:
+        raise ValueError(f"problem ids must be unique; {repeated[0]!r} appears more than once")
+    all_problems = problems
+    if config.limit is not None:
+        problems = problems[: config.limit]
+    params = SamplingParams(
+        max_tokens=config.max_tokens,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        n=config.samples,
+        seed=config.seed,
+        stop_at_answer=False,
+    )
+    store = RunStore(out_dir)
+    rows, repaired = store.open(asdict(config), all_problems, retry_failed=retry_failed)
+    done = {r["id"] for r in rows}
+    todo = [p for p in problems if p.id not in done]
+    if any(repaired.values()) or done:
+        log(
+            f"resuming {out_dir}: {len(done)} problems done, {len(todo)} to go"
+            f" (repaired: {repaired['torn_lines']} torn line, {repaired['incomplete_problems']} incomplete problem(s);"
+            f" retrying {repaired['retried_problems']} failed)"
+        )
+    local = threading.local()
+
+    def work(problem: Problem) -> list[Any]:
+        if not hasattr(local, "backend"):
+            local.backend = backend_factory()
+        return local.backend.generate([problem.messages], params)[0]
+
+    kept_before = len({r["id"] for r in rows if r["verdict"] == "kept"})
+    failed_before = sum(bool(r["error"]) for r in rows)
+    try:
+        with _Progress(len(done) + len(todo), len(done), kept_before, failed_before, progress) as bar, ThreadPoolExecutor(
+            max_workers=config.concurrency, thread_name_prefix="distill"
+        ) as pool:
+            queue = iter(todo)
+            running: dict[Future, Problem] = {}
+
+            def refill() -> None:
+                # At most `concurrency` problems in flight, so a kill loses little work.
+                while len(running) < config.concurrency:
+                    problem = next(queue, None)
+                    if problem is None:
+                        return
+                    running[pool.submit(work, problem)] = problem
+
+            refill()
+            while running:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    problem = running.pop(future)
+                    completions = future.result()
+                    if len(completions) != config.samples:
+                        raise RuntimeError(
+                            f"backend returned {len(completions)} completions for {problem.id!r}, expected {config.samples}"
+                        )
+                    new = judge_samples(problem, completions, config)
+                    store.append(problem, new)
+                    rows.extend(new)
+                    bar.update(any(r["verdict"] == "kept" for r in new), sum(bool(r["error"]) for r in new))
+                refill()
+    finally:
+        store.close()
+    # A rerun with a smaller --limit still reports everything the folder holds.
+    in_run = {p.id for p in problems} | {r["id"] for r in rows}
+    summary = summarize([p for p in all_problems if p.id in in_run], rows)
+    summary["config"] = asdict(config)
+    summary["repaired"] = repaired
+    out = Path(out_dir)
+    (out / SUMMARY_JSON).write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / SUMMARY_MD).write_text(summary_markdown(summary), encoding="utf-8")
+    return summary

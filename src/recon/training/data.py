@@ -1,0 +1,132 @@
+"""Training data: SFT prompt/completion rows and GRPO problem rows (with per-epoch option re-shuffling)."""
+
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+from typing import Any, Sequence, TypeVar
+
+from recon.data.problem import Problem, iter_jsonl, read_problems
+
+T = TypeVar("T")
+
+PUBLISHED_SPLITS = ("train", "eval", "sft_cot")
+# Columns the GRPO reward needs beside `prompt`; `id` lets tests and logs trace a row back.
+GRPO_COLUMNS = ("prompt", "gold", "answer_type", "choices", "id")
+
+
+def even_slice(items: Sequence[T], n: int | None) -> list[T]:
+    """`n` items spread evenly over `items` (all of them when n is None or too large) — a fixed,
+    category-balanced slice of the published files, whose categories come in blocks."""
+    if n is None or n >= len(items):
+        return list(items)
+    if n < 1:
+        raise ValueError(f"cannot take {n} items")
+    return [items[int(i * len(items) / n)] for i in range(n)]
+
+
+def load_problems(source: str, data_dir: str | None = None) -> list[Problem]:
+    """A published split by name or a problems JSONL file."""
+    if source in PUBLISHED_SPLITS:
+        from recon.data.published import load_split
+
+        return load_split(source, data_dir)
+    path = Path(source)
+    if not path.is_file():
+        raise FileNotFoundError(f"dataset {source!r} is neither a published split {PUBLISHED_SPLITS} nor a file")
+    return read_problems(path)
+
+
+def _worked_solution(problem: Problem) -> str | None:
+    text = problem.meta.get("solution") or problem.meta.get("response")
+    return text.strip() if isinstance(text, str) and text.strip() else None
+
+
+def sft_rows(source: str, data_dir: str | None = None) -> list[dict[str, Any]]:
+    """Conversational prompt/completion rows for SFT (completion-only loss).
+
+    - the published `sft_cot` split: the 866 teacher traces (`meta["response"]`);
+    - a JSONL of `{"prompt", "completion"}` rows (strings or message lists), kept as they are;
+    - a problems JSONL whose rows carry a worked solution in `meta["solution"]` (or `meta["response"]`)."""
+    path = Path(source)
+    if source not in PUBLISHED_SPLITS and path.is_file():
+        first = next(iter_jsonl(path), None)
+        if first is None:
+            raise ValueError(f"{path} is empty")
+        if "completion" in first:
+            rows = []
+            for lineno, row in enumerate(iter_jsonl(path), 1):
+                if "prompt" not in row or "completion" not in row:
+                    raise ValueError(f"{path}: row {lineno} needs both `prompt` and `completion`")
+                rows.append({"prompt": row["prompt"], "completion": row["completion"]})
+            return rows
+    problems = load_problems(source, data_dir)
+    rows = [
+        {"prompt": p.messages, "completion": [{"role": "assistant", "content": solution}]}
+        for p in problems
+        if (solution := _worked_solution(p)) is not None
+    ]
+    if not rows:
+        raise ValueError(
+            f"dataset {source!r} has no worked solutions (meta.solution / meta.response) to fine-tune on; "
+            "use `sft_cot`, a prompt/completion JSONL, or generated problems with solutions"
+        )
+    return rows
+
+
+def grpo_row(problem: Problem) -> dict[str, Any]:
+    """The columns GRPO passes to the reward: the prompt and what grades it."""
+    return {
+        "prompt": problem.messages,
+        "gold": problem.gold,
+        "answer_type": problem.answer_type,
+        "choices": problem.choices or [],
+        "id": problem.id,
+    }
+
+
+def grpo_dataset(problems: Sequence[Problem]):
+    """A fixed-order `datasets.Dataset` of GRPO rows (the paper's behaviour)."""
+    from datasets import Dataset
+
+    return Dataset.from_list([grpo_row(p) for p in problems])
+
+
+class ReshuffledProblems:
+    """GRPO rows whose option order is re-drawn every epoch (gold remapped by `shuffle_options`).
+
+    The order depends only on (seed, epoch, problem id), so every completion of a prompt group and every
+    process sees the same prompt. `epoch` is advanced by `EpochCallback` at the start of each epoch."""
+
+    def __init__(self, problems: Sequence[Problem], seed: int = 0):
+        self.problems = list(problems)
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.problems)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        problem = self.problems[index]
+        if problem.answer_type == "option":
+            from recon.data.options import shuffle_options
+
+            rng = random.Random(f"{self.seed}:{self.epoch}:{problem.id}")
+            problem = shuffle_options(problem, rng)
+        return grpo_row(problem)
+
+    @property
+    def column_names(self) -> list[str]:
+        return list(GRPO_COLUMNS)
+
+
+def epoch_callback(dataset: ReshuffledProblems):
+    """A TrainerCallback that tells the dataset which epoch is starting (also right after a resume)."""
+    from transformers import TrainerCallback
+
+    class EpochCallback(TrainerCallback):
+        def on_epoch_begin(self, args, state, control, **kwargs):
+            dataset.epoch = math.floor((state.epoch or 0.0) + 1e-6)
+
+    return EpochCallback()
