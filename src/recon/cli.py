@@ -16,6 +16,10 @@ app = typer.Typer(
 # (module holding a typer `app`, command name). Each stage registers itself here with one line.
 STAGES: list[tuple[str, str]] = [
     ("recon.data.cli", "data"),
+    ("recon.evaluation.cli", "eval"),
+    ("recon.games.cli", "games"),
+    ("recon.training.cli", "train"),
+    ("recon.distill.cli", "distill"),
 ]
 
 # A single-command stage is a Typer whose callback has `invoke_without_command=True`.

@@ -57,3 +57,13 @@ def export(
     if dataset_dir:
         to_dataset(problems).save_to_disk(str(dataset_dir))
     typer.echo(f"wrote {n} problems to {out}")
+
+
+# The solver stage's commands (their modules import the solvers lazily).
+from recon.data.audit import audit_command  # noqa: E402
+from recon.data.build import build_command  # noqa: E402
+from recon.data.generate import generate_command  # noqa: E402
+
+app.command("audit")(audit_command)
+app.command("generate")(generate_command)
+app.command("build")(build_command)

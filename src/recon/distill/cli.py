@@ -31,22 +31,18 @@ def print_summary(summary: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="distillation summary (samples; kept rate = problems with a kept trace / problems done)")
-    cols = ["problems", "done", "requested", "answered", "failed", "truncated", "wrong", "kept", "kept rate"]
+    from recon.distill.run import TABLE_COLUMNS, summary_rows
+
+    table = Table(title="distillation (counts are teacher samples; kept rate = problems with a kept trace / problems done)")
     table.add_column("category")
-    for c in cols:
-        table.add_column(c, justify="right")
-
-    def row(name: str, s: dict, style: str | None = None) -> None:
-        v = s["verdicts"]
-        rate = "-" if s["kept_rate"] is None else f"{s['kept_rate']:.1%}"
-        cells = [s["problems"], s["done"], s["requested"], s["answered"], s["failed"], v["truncated"], v["wrong"], s["kept"], rate]
-        table.add_row(name, *map(str, cells), style=style)
-
-    for category, s in summary["per_category"].items():
-        row(category, s)
-    row("overall", summary["overall"], style="bold")
-    Console().print(table)
+    for header, _ in TABLE_COLUMNS:
+        table.add_column(header, justify="right")
+    rows = summary_rows(summary)
+    for i, row in enumerate(rows):
+        table.add_row(*row, style="bold" if i == len(rows) - 1 else None)
+    console = Console()
+    console.width = max(console.width, 140)  # keep every column readable in logs and narrow terminals
+    console.print(table)
 
 
 @app.callback(invoke_without_command=True)
@@ -56,8 +52,8 @@ def distill_command(
     data: str = typer.Option(..., help=f"problems JSONL, or {PUBLISHED_TRAIN!r} for the published training set"),
     out: Path = typer.Option(..., help="run folder (created; rerun the same command to resume)"),
     samples: int = typer.Option(1, min=1, help="teacher samples per problem"),
-    keep_all_correct: bool = typer.Option(False, help="keep every distinct correct trace, not just the first"),
-    concurrency: int = typer.Option(8, min=1, help="problems in flight at once"),
+    keep_all_correct: bool = typer.Option(False, "--keep-all-correct", help="keep every distinct correct trace, not just the first"),
+    concurrency: int = typer.Option(8, min=1, help="teacher requests in flight at once"),
     max_tokens: int = typer.Option(8192, min=1, help="teacher completion budget (tokens)"),
     temperature: float = typer.Option(0.6, min=0.0, help="teacher sampling temperature"),
     top_p: float = typer.Option(0.95, help="teacher nucleus sampling"),
@@ -65,12 +61,16 @@ def distill_command(
     limit: Optional[int] = typer.Option(None, min=1, help="only the first N problems"),
     max_retries: int = typer.Option(4, min=0, help="retries per request on 429/5xx/timeouts (exponential backoff)"),
     timeout: float = typer.Option(600.0, min=0.1, help="seconds per request before it counts as a timeout"),
-    retry_failed: bool = typer.Option(False, help="on resume, ask again for problems whose request failed"),
+    retry_backoff: float = typer.Option(1.0, min=0.0, help="first retry delay in seconds (doubles each retry, jittered)"),
+    max_consecutive_failures: int = typer.Option(
+        20, min=0, help="stop after this many problems in a row failed outright (teacher down); 0 = never"
+    ),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="on resume, ask again for problems whose request failed"),
     progress: bool = typer.Option(True, help="show the progress bar"),
 ) -> None:
     """Distil teacher traces into `OUT/sft.jsonl` (+ `raw.jsonl`, `summary.json`, `summary.md`).
     The API key, if the server needs one, is read from OPENAI_API_KEY."""
-    from recon.distill.run import DistillConfig, distill
+    from recon.distill.run import DistillConfig, distill, openai_teacher
     from recon.distill.store import RunConflict
 
     try:
@@ -87,27 +87,26 @@ def distill_command(
             concurrency=concurrency,
             max_retries=max_retries,
             timeout_s=timeout,
+            retry_backoff_s=retry_backoff,
+            max_consecutive_failures=max_consecutive_failures,
             limit=limit,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     problems = load_problems(data)
 
-    def backend():
-        from recon.inference import load_backend
-
-        # One backend per worker thread; it runs this problem's samples concurrently.
-        return load_backend(
-            "openai", model=teacher_model, base_url=teacher_url, concurrency=samples, max_retries=max_retries, timeout=timeout
-        )
-
     try:
-        summary = distill(problems, backend, out, config, retry_failed=retry_failed, progress=progress, log=typer.echo)
+        summary = distill(
+            problems, openai_teacher(config), out, config, retry_failed=retry_failed, progress=progress, log=typer.echo
+        )
     except RunConflict as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     print_summary(summary)
     typer.echo(f"wrote {out / 'sft.jsonl'} ({summary['overall']['kept']} traces), raw.jsonl, summary.json, summary.md")
+    if summary["stopped"]:
+        typer.echo(f"error: stopped early: {summary['stopped']}", err=True)
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

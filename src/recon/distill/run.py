@@ -32,6 +32,8 @@ class DistillConfig:
     concurrency: int = 8
     max_retries: int = 4
     timeout_s: float = 600.0
+    retry_backoff_s: float = 1.0
+    max_consecutive_failures: int = 20
     limit: int | None = None
 
     def __post_init__(self) -> None:
@@ -44,9 +46,39 @@ class DistillConfig:
         if self.samples > 1 and self.temperature == 0:
             raise ValueError("--samples > 1 needs --temperature > 0 (greedy samples are identical)")
 
+    @property
+    def requests_per_problem(self) -> int:
+        """A problem's samples are requested concurrently, up to the overall limit."""
+        return min(self.samples, self.concurrency)
+
+    @property
+    def workers(self) -> int:
+        """Problems in flight, so that at most `concurrency` requests are open at once."""
+        return max(1, self.concurrency // self.requests_per_problem)
+
 
 # A backend per worker thread: `generate(conversations, params) -> list[list[Completion]]`.
 BackendFactory = Callable[[], Any]
+
+
+def openai_teacher(config: DistillConfig) -> BackendFactory:
+    """Backends for the teacher server (the shared `openai` backend: retries 429/5xx/timeouts with
+    exponential backoff and records a request that still fails as a failed completion)."""
+
+    def make():
+        from recon.inference import load_backend
+
+        return load_backend(
+            "openai",
+            model=config.teacher_model,
+            base_url=config.teacher_url,
+            concurrency=config.requests_per_problem,
+            max_retries=config.max_retries,
+            timeout=config.timeout_s,
+            backoff=config.retry_backoff_s,
+        )
+
+    return make
 
 
 def judge_samples(problem: Problem, completions: list[Any], config: DistillConfig) -> list[dict[str, Any]]:
@@ -94,7 +126,12 @@ def summarize(problems: list[Problem], rows: Iterable[dict[str, Any]]) -> dict[s
     failed (no response after retries), truncated, kept, and every verdict. Per problem: problems,
     done, problems_kept, kept_rate (= problems_kept / done)."""
     order = list(dict.fromkeys(p.category for p in problems))
-    empty = lambda: {"problems": 0, "done": 0, "requested": 0, "answered": 0, "failed": 0, "kept": 0, "problems_kept": 0, "verdicts": {v: 0 for v in VERDICTS}}  # noqa: E731
+
+    def empty() -> dict[str, Any]:
+        counts: dict[str, Any] = dict.fromkeys(("problems", "done", "requested", "answered", "failed", "kept", "problems_kept"), 0)
+        counts["verdicts"] = dict.fromkeys(VERDICTS, 0)
+        return counts
+
     per: dict[str, dict[str, Any]] = {c: empty() for c in order}
     for p in problems:
         per[p.category]["problems"] += 1
@@ -124,22 +161,73 @@ def summarize(problems: list[Problem], rows: Iterable[dict[str, Any]]) -> dict[s
     return {"overall": total, "per_category": per}
 
 
+# The summary table: problems, then samples by outcome (answered = truncated + no trace + bad format
+# + wrong + correct, where correct = kept + correct-but-not-kept), then the kept rate per problem.
+TABLE_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
+    ("problems", lambda s: s["problems"]),
+    ("done", lambda s: s["done"]),
+    ("requested", lambda s: s["requested"]),
+    ("answered", lambda s: s["answered"]),
+    ("failed", lambda s: s["failed"]),
+    ("truncated", lambda s: s["verdicts"]["truncated"]),
+    ("no trace", lambda s: s["verdicts"]["no_trace"]),
+    ("bad format", lambda s: s["verdicts"]["format_violation"] + s["verdicts"]["no_answer"]),
+    ("wrong", lambda s: s["verdicts"]["wrong"]),
+    ("kept", lambda s: s["kept"]),
+    ("kept rate", lambda s: "-" if s["kept_rate"] is None else f"{s['kept_rate']:.1%}"),
+]
+
+
+def summary_rows(summary: dict[str, Any]) -> list[list[str]]:
+    """One row of table cells per category, then `overall`."""
+    named = [*summary["per_category"].items(), ("overall", summary["overall"])]
+    return [[name, *(str(get(s)) for _, get in TABLE_COLUMNS)] for name, s in named]
+
+
 def summary_markdown(summary: dict[str, Any]) -> str:
     """The summary as a markdown table (one row per category, then overall)."""
-    cols = ["problems", "done", "requested", "answered", "failed", "truncated", "wrong", "kept", "problems_kept", "kept_rate"]
-    lines = ["| category | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
-
-    def cells(s: dict[str, Any]) -> str:
-        out = []
-        for c in cols:
-            v = s["verdicts"][c] if c in ("truncated", "wrong") else s[c]
-            out.append("" if v is None else (f"{v:.1%}" if c == "kept_rate" else str(v)))
-        return " | ".join(out)
-
-    for category, s in summary["per_category"].items():
-        lines.append(f"| {category} | {cells(s)} |")
-    lines.append(f"| **overall** | {cells(summary['overall'])} |")
+    lines = ["| category | " + " | ".join(h for h, _ in TABLE_COLUMNS) + " |", "|---|" + "---:|" * len(TABLE_COLUMNS)]
+    rows = summary_rows(summary)
+    for i, row in enumerate(rows):
+        name = f"**{row[0]}**" if i == len(rows) - 1 else row[0]
+        lines.append(f"| {name} | " + " | ".join(row[1:]) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _run_pool(
+    todo: list[Problem],
+    work: Callable[[Problem], list[Any]],
+    record: Callable[[Problem, list[Any]], str | None],
+    config: DistillConfig,
+) -> str | None:
+    """Ask for `todo` with `config.workers` problems in flight (few, so a kill loses little work),
+    recording each as it finishes. Stops early, returning why, after `max_consecutive_failures`
+    problems in a row failed outright (the teacher is down or misconfigured)."""
+    pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="distill")
+    queue = iter(todo)
+    running: dict[Future, Problem] = {}
+    streak, stopped = 0, None
+    try:
+        while True:
+            while stopped is None and len(running) < config.workers and (problem := next(queue, None)) is not None:
+                running[pool.submit(work, problem)] = problem
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                problem = running.pop(future)
+                error = record(problem, future.result())
+                streak = streak + 1 if error else 0
+                if config.max_consecutive_failures and streak >= config.max_consecutive_failures and stopped is None:
+                    stopped = (
+                        f"{streak} problems in a row got no answer from the teacher (last: {error}); "
+                        "check --teacher-url/--teacher-model, then rerun with --retry-failed"
+                    )
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: do not wait for open requests
+        raise
+    pool.shutdown()
+    return stopped
 
 
 class _Progress:
@@ -225,43 +313,34 @@ def distill(
 
     kept_before = len({r["id"] for r in rows if r["verdict"] == "kept"})
     failed_before = sum(bool(r["error"]) for r in rows)
+    stopped = None
     try:
-        with _Progress(len(done) + len(todo), len(done), kept_before, failed_before, progress) as bar, ThreadPoolExecutor(
-            max_workers=config.concurrency, thread_name_prefix="distill"
-        ) as pool:
-            queue = iter(todo)
-            running: dict[Future, Problem] = {}
+        with _Progress(len(done) + len(todo), len(done), kept_before, failed_before, progress) as bar:
 
-            def refill() -> None:
-                # At most `concurrency` problems in flight, so a kill loses little work.
-                while len(running) < config.concurrency:
-                    problem = next(queue, None)
-                    if problem is None:
-                        return
-                    running[pool.submit(work, problem)] = problem
+            def record(problem: Problem, completions: list[Any]) -> str | None:
+                """Append one problem's results; returns the error when every sample failed."""
+                if len(completions) != config.samples:
+                    raise RuntimeError(
+                        f"backend returned {len(completions)} completions for {problem.id!r}, expected {config.samples}"
+                    )
+                new = judge_samples(problem, completions, config)
+                store.append(problem, new)
+                rows.extend(new)
+                failed = sum(bool(r["error"]) for r in new)
+                bar.update(any(r["verdict"] == "kept" for r in new), failed)
+                return new[-1]["error"] if failed == len(new) else None
 
-            refill()
-            while running:
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    problem = running.pop(future)
-                    completions = future.result()
-                    if len(completions) != config.samples:
-                        raise RuntimeError(
-                            f"backend returned {len(completions)} completions for {problem.id!r}, expected {config.samples}"
-                        )
-                    new = judge_samples(problem, completions, config)
-                    store.append(problem, new)
-                    rows.extend(new)
-                    bar.update(any(r["verdict"] == "kept" for r in new), sum(bool(r["error"]) for r in new))
-                refill()
+            stopped = _run_pool(todo, work, record, config)
     finally:
         store.close()
+    if stopped:
+        log(f"stopped early: {stopped}")
     # A rerun with a smaller --limit still reports everything the folder holds.
     in_run = {p.id for p in problems} | {r["id"] for r in rows}
     summary = summarize([p for p in all_problems if p.id in in_run], rows)
     summary["config"] = asdict(config)
     summary["repaired"] = repaired
+    summary["stopped"] = stopped
     out = Path(out_dir)
     (out / SUMMARY_JSON).write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (out / SUMMARY_MD).write_text(summary_markdown(summary), encoding="utf-8")

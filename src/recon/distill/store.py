@@ -120,7 +120,11 @@ class RunStore:
         )
         self._raw = self.raw_path.open("a", encoding="utf-8")
         self._sft = self.sft_path.open("a", encoding="utf-8")
-        repaired = {"torn_lines": int(torn), "incomplete_problems": len(incomplete), "retried_problems": len(failed - incomplete)}
+        repaired = {
+            "torn_lines": int(torn),
+            "incomplete_problems": len(incomplete),
+            "retried_problems": len(failed - incomplete),
+        }
         return kept_rows, repaired
 
     def _check_config(self, config: dict[str, Any]) -> None:

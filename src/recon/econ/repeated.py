@@ -98,6 +98,12 @@ def zero_sum_value(a: list[list[Fraction]]) -> tuple[Fraction, list[Fraction], l
     """Exact value of the matrix game where the row player maximises a[s][t] and the column player
     minimises it, with optimal mixes (x, y), by enumerating square kernels (Shapley–Snow)."""
     rows, cols = len(a), len(a[0])
+    lower = max(range(rows), key=lambda s: min(a[s]))
+    upper = min(range(cols), key=lambda t: max(a[s][t] for s in range(rows)))
+    if min(a[lower]) == max(a[s][upper] for s in range(rows)):  # a pure saddle point
+        x = [Fraction(int(s == lower)) for s in range(rows)]
+        y = [Fraction(int(t == upper)) for t in range(cols)]
+        return min(a[lower]), x, y
     for k in range(1, min(rows, cols) + 1):
         for rs in itertools.combinations(range(rows), k):
             for cs in itertools.combinations(range(cols), k):
@@ -166,16 +172,20 @@ def feasible_set(game: NormalFormGame) -> list[Point]:
     return lower[:-1] + upper[:-1]
 
 
-def is_feasible(game: NormalFormGame, point: Sequence[Any]) -> bool:
-    """Is the payoff pair in the convex hull of the stage payoffs (boundary included)?"""
+def point_in_hull(hull: Sequence[Point], point: Sequence[Any]) -> bool:
+    """Is the pair inside (or on) the convex polygon with counter-clockwise vertices `hull`?"""
     q = (to_fraction(point[0]), to_fraction(point[1]))
-    hull = feasible_set(game)
     if len(hull) == 1:
         return q == hull[0]
     if len(hull) == 2:
         a, b = hull
         return _cross(a, b, q) == 0 and min(a[0], b[0]) <= q[0] <= max(a[0], b[0]) and min(a[1], b[1]) <= q[1] <= max(a[1], b[1])
     return all(_cross(hull[k], hull[(k + 1) % len(hull)], q) >= 0 for k in range(len(hull)))
+
+
+def is_feasible(game: NormalFormGame, point: Sequence[Any]) -> bool:
+    """Is the payoff pair in the convex hull of the stage payoffs (boundary included)?"""
+    return point_in_hull(feasible_set(game), point)
 
 
 def is_individually_rational(game: NormalFormGame, point: Sequence[Any], kind: MinmaxKind = "mixed", strict: bool = False) -> bool:

@@ -253,8 +253,12 @@ def llama_cpp_converter(cache_dir: str | Path | None = None) -> Path:
         tmp = root.with_name(root.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         with tarfile.open(sdist) as tar:
-            members = [m for m in tar.getmembers() if m.name.startswith(prefix + "vendor/llama.cpp/")
-                       and ("/gguf-py/" in m.name or m.name.endswith(".py") and m.name.count("/") == 3)]  # fmt: skip
+            vendor = prefix + "vendor/llama.cpp/"
+            members = [
+                m for m in tar.getmembers()
+                if m.name.startswith((vendor + "gguf-py/", vendor + "conversion/"))
+                or m.name.startswith(vendor) and m.name.endswith(".py") and "/" not in m.name[len(vendor):]
+            ]  # fmt: skip
             for m in members:
                 m.name = m.name[len(prefix):]
             tar.extractall(tmp, members=members, filter="data")
@@ -267,6 +271,8 @@ def ensure_gguf(resolved: ResolvedModel, cache_dir: str | Path | None = None, ou
     """A GGUF for llama.cpp: the model's own, or one written from its (LoRA-merged) transformers folder."""
     if resolved.gguf_path is not None:
         return Path(resolved.gguf_path)
+    if resolved.adapter_path is not None and not Path(resolved.hf_path).exists():
+        resolved = resolve_model(str(resolved.adapter_path), cache_dir)  # convert a GGUF base for merging
     folder = merge_adapter(resolved, cache_dir)
     if not folder.exists():
         raise ModelResolutionError(

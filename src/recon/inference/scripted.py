@@ -35,19 +35,21 @@ class ScriptedBackend:
     - a callable `messages -> text` (may also accept `(messages, sample_index)`),
     - a dict mapping the last user message's content (exact) to a text, or a list of texts cycled over samples,
     - a list of texts returned in call order (cycling).
+    `revision` names the script in results (default: a hash of it; a callable's qualified name).
     Stop strings and `stop_at_answer` are applied as a real backend would; a response that raises
     becomes `Completion(error=...)`.
     """
 
     name = "scripted"
 
-    def __init__(self, respond: Responder | dict | list, default: str | None = None):
+    def __init__(self, respond: Responder | dict | list, default: str | None = None, revision: str | None = None):
         if not (callable(respond) or isinstance(respond, (dict, list))):
             raise TypeError("respond must be a callable, a dict or a list of texts")
         if isinstance(respond, list) and not respond:
             raise ValueError("a scripted list of responses must not be empty")
         self.respond = respond
         self.default = default
+        self.revision = revision
         self._takes_sample = callable(respond) and _positional_count(respond) >= 2
         self.calls: list[list[dict]] = []
         self._next = 0
@@ -104,7 +106,7 @@ class ScriptedBackend:
         return {
             "backend": self.name,
             "model": "scripted",
-            "revision": hashlib.sha256(script.encode()).hexdigest()[:16],
+            "revision": self.revision or hashlib.sha256(script.encode()).hexdigest()[:16],
             "chat_template": None,
             "settings": {"tokens": "whitespace-separated words"},
         }

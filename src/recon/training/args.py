@@ -152,8 +152,7 @@ def batch_plan(kind: str, config, n_train: int, processes: int | None = None) ->
                 f"refusing to launch SFT: {n_train} training examples cannot fill one micro-batch of "
                 f"{per_device} × {processes} processes"
             )
-        steps = max(1, n_train // global_batch) if global_batch <= n_train else 1
-        lines.append(f"{n_train} examples → about {steps} optimizer steps per epoch")
+        lines.append(f"{n_train} examples → {-(-n_train // global_batch)} optimizer steps per epoch")
         return lines
     gen_batch, groups = config.generation_batch_size, config.num_generations
     if gen_batch % groups:

@@ -93,40 +93,38 @@ def grpo_dataset(problems: Sequence[Problem]):
     return Dataset.from_list([grpo_row(p) for p in problems])
 
 
-class ReshuffledProblems:
+class OptionReshuffler:
     """GRPO rows whose option order is re-drawn every epoch (gold remapped by `shuffle_options`).
 
-    The order depends only on (seed, epoch, problem id), so every completion of a prompt group and every
-    process sees the same prompt. `epoch` is advanced by `EpochCallback` at the start of each epoch."""
+    `dataset` is a `datasets.Dataset` whose rows are shuffled as they are read; the order depends only on
+    (seed, epoch, problem id), so every completion of a prompt group and every process sees the same
+    prompt. `epoch` is advanced by `epoch_callback` at the start of each epoch (also after a resume)."""
 
     def __init__(self, problems: Sequence[Problem], seed: int = 0):
-        self.problems = list(problems)
+        self.by_id = {p.id: p for p in problems}
+        if len(self.by_id) != len(problems):
+            raise ValueError("problem ids must be unique to re-shuffle options per epoch")
         self.seed = seed
         self.epoch = 0
+        self.dataset = grpo_dataset(problems)
+        self.dataset.set_transform(self._transform)
 
-    def __len__(self) -> int:
-        return len(self.problems)
+    def shuffled(self, problem: Problem) -> Problem:
+        from recon.data.options import shuffle_options
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        problem = self.problems[index]
-        if problem.answer_type == "option":
-            from recon.data.options import shuffle_options
+        return shuffle_options(problem, random.Random(f"{self.seed}:{self.epoch}:{problem.id}"))
 
-            rng = random.Random(f"{self.seed}:{self.epoch}:{problem.id}")
-            problem = shuffle_options(problem, rng)
-        return grpo_row(problem)
-
-    @property
-    def column_names(self) -> list[str]:
-        return list(GRPO_COLUMNS)
+    def _transform(self, batch: dict[str, list]) -> dict[str, list]:
+        rows = [grpo_row(self.shuffled(self.by_id[pid])) for pid in batch["id"]]
+        return {column: [row[column] for row in rows] for column in GRPO_COLUMNS}
 
 
-def epoch_callback(dataset: ReshuffledProblems):
+def epoch_callback(reshuffler: OptionReshuffler):
     """A TrainerCallback that tells the dataset which epoch is starting (also right after a resume)."""
     from transformers import TrainerCallback
 
     class EpochCallback(TrainerCallback):
         def on_epoch_begin(self, args, state, control, **kwargs):
-            dataset.epoch = math.floor((state.epoch or 0.0) + 1e-6)
+            reshuffler.epoch = math.floor((state.epoch or 0.0) + 1e-6)
 
     return EpochCallback()

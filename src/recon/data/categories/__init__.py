@@ -43,3 +43,7 @@ def register(spec: CategorySpec) -> CategorySpec:
         raise ValueError(f"category {spec.name!r} registered twice")
     CATEGORY_SPECS[spec.name] = spec
     return spec
+
+
+# Every spec module registers its categories on import, so CATEGORY_SPECS is complete.
+from recon.data.categories import behavioral, games, markets, uncomputable  # noqa: E402,F401

@@ -50,11 +50,6 @@ def split_option_prompt(problem: Problem) -> tuple[str, list[str]]:
     return body, options
 
 
-def option_text(answer: str) -> str:
-    """`Option 2: Dutch auction` → `Dutch auction`."""
-    return re.sub(r"^\s*Option\s*\d+\s*:\s*", "", answer).strip()
-
-
 def make_option_problem(
     category: str,
     question: str,

@@ -44,7 +44,9 @@ def action_key(text: str) -> str:
 @dataclass(frozen=True)
 class ArenaGame:
     """One arena game. `label(state, player, action)` names an action as a tag; `describe(state, player)`
-    is what that player may see (never the opponent's private information)."""
+    is what that player may see (never the opponent's private information); `show_history` adds the list
+    of earlier moves to the prompt (games whose description already holds it, or where moves are
+    hidden, leave it out)."""
 
     name: str
     title: str
@@ -55,16 +57,15 @@ class ArenaGame:
     label: Callable
     aliases: dict[str, int] = field(default_factory=dict)
     legal_summary: Callable | None = None
-    public_moves: bool = True
+    show_history: bool = True
     seeded_spec: Callable[[int], str] | None = None
 
-    @property
-    def simultaneous(self) -> bool:
-        return self.load(0).get_type().dynamics.name == "SIMULTANEOUS"
-
     def load(self, seed: int):
-        """The pyspiel game for a match seed (only negotiation draws its own pools from a seed)."""
-        return _load(self.seeded_spec(seed) if self.seeded_spec else self.spec)
+        """The pyspiel game for a match seed. Negotiation draws its pools from the game's own RNG,
+        so it is loaded afresh for every match (a cached game would advance that RNG)."""
+        if self.seeded_spec:
+            return _load.__wrapped__(self.seeded_spec(seed))
+        return _load(self.spec)
 
     def key_table(self, game, state, player: int) -> dict[str, list[int]]:
         """Every action id of the game by its tag key (several ids may share a key, e.g. breakthrough
@@ -84,10 +85,6 @@ def _load(spec: str):
     if spec.startswith("python_"):
         import open_spiel.python.games  # noqa: F401  (registers the Python games)
     return pyspiel.load_game(spec)
-
-
-def _history_lines(history: list[tuple[str, str]]) -> str:
-    return "\n".join(f"- {who}: {label}" for who, label in history) if history else "(no moves yet)"
 
 
 # --- tic-tac-toe ---------------------------------------------------------------------------------
@@ -340,7 +337,7 @@ GAMES: dict[str, ArenaGame] = {
             _auction_describe,
             _auction_label,
             aliases={str(x): x for x in range(10)},
-            public_moves=False,
+            show_history=False,
         ),
         ArenaGame(
             "kuhn_poker",
@@ -354,6 +351,7 @@ GAMES: dict[str, ArenaGame] = {
             _kuhn_describe,
             _kuhn_label,
             aliases={"check": 0, "fold": 0, "call": 1},
+            show_history=False,
         ),
         ArenaGame(
             "liars_dice",
@@ -368,6 +366,7 @@ GAMES: dict[str, ArenaGame] = {
             _dice_describe,
             _dice_label,
             aliases={"liar!": 12, "challenge": 12},
+            show_history=False,
         ),
         ArenaGame(
             "negotiation",
@@ -409,6 +408,7 @@ GAMES: dict[str, ArenaGame] = {
             _pig_describe,
             _pig_label,
             aliases={"hold": 1, "bank": 1},
+            show_history=False,
         ),
         ArenaGame(
             "iterated_prisoners_dilemma",
@@ -419,6 +419,7 @@ GAMES: dict[str, ArenaGame] = {
             _ipd_describe,
             _ipd_label,
             aliases={"silent": 0, "testify": 1, "cooperation": 0, "defection": 1},
+            show_history=False,
         ),
     )
 }

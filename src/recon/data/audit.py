@@ -1,0 +1,130 @@
+"""`recon data audit`: re-derive every published label with the exact solvers and tabulate the
+verdicts per split and category. Figures are computed from the per-item records."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import typer
+
+from recon.data.problem import Problem
+
+VERDICTS = ("agree", "disagree", "ambiguous", "ill_posed", "unparsed", "not_computable")
+
+
+def audit_problem(problem: Problem):
+    """The `AuditResult` of one item; a category without a spec or a parser crash is `unparsed`
+    (with the reason), never dropped."""
+    from recon.data.categories import CATEGORY_SPECS, AuditResult
+
+    spec = CATEGORY_SPECS.get(problem.category)
+    if spec is None or spec.audit is None:
+        return AuditResult("unparsed", None, f"no audit registered for category {problem.category!r}")
+    try:
+        return spec.audit(problem)
+    except (ValueError, KeyError, IndexError, ZeroDivisionError) as exc:
+        return AuditResult("unparsed", None, f"parser error: {type(exc).__name__}: {exc}")
+
+
+def audit_records(problems: Iterable[Problem], split: str, progress: bool = False) -> list[dict[str, Any]]:
+    """One JSON-able record per item: id, split, category, verdict, gold, solver answer, reason."""
+    problems = list(problems)
+    if progress:
+        from rich.progress import track
+
+        problems = track(problems, description=f"auditing {split}", transient=True)  # type: ignore[assignment]
+    records = []
+    for p in problems:
+        result = audit_problem(p)
+        records.append({
+            "id": p.id, "split": split, "category": p.category, "verdict": result.verdict,
+            "gold": p.gold, "solver_answer": result.solver_answer, "reason": result.reason,
+        })
+    return records
+
+
+def audit_summary(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """`{split: {category | "all": {n, <verdict counts>, agreement}}}`; agreement is agree over
+    the items the solver could decide (agree + disagree + ambiguous + ill_posed), None if none."""
+    counts: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    for r in records:
+        counts[r["split"]][r["category"]][r["verdict"]] += 1
+        counts[r["split"]]["all"][r["verdict"]] += 1
+    summary: dict[str, dict[str, dict[str, Any]]] = {}
+    for split, by_cat in counts.items():
+        summary[split] = {}
+        for cat in sorted(by_cat, key=lambda c: (c == "all", c)):
+            c = by_cat[cat]
+            decided = sum(c[v] for v in ("agree", "disagree", "ambiguous", "ill_posed"))
+            row: dict[str, Any] = {"n": sum(c.values()), **{v: c[v] for v in VERDICTS}}
+            row["agreement"] = c["agree"] / decided if decided else None
+            summary[split][cat] = row
+    return summary
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}%"
+
+
+def audit_markdown(summary: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """One markdown table per split."""
+    lines = ["# Audit of the published Recon labels", "",
+             "agreement = agree / (agree + disagree + ambiguous + ill_posed); unparsed and not_computable are excluded.", ""]
+    for split, rows in summary.items():
+        lines += [f"## {split}", "", "| category | n | " + " | ".join(VERDICTS) + " | agreement |",
+                  "|---|" + "---:|" * (len(VERDICTS) + 2)]
+        for cat, row in rows.items():
+            name = f"**{cat}**" if cat == "all" else cat
+            lines.append(f"| {name} | {row['n']} | " + " | ".join(str(row[v]) for v in VERDICTS) + f" | {_pct(row['agreement'])} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _print_tables(summary: dict[str, dict[str, dict[str, Any]]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for split, rows in summary.items():
+        table = Table(title=f"audit: {split}")
+        table.add_column("category", no_wrap=True)
+        for col in ("n", *VERDICTS, "agreement"):
+            table.add_column(col, justify="right")
+        for cat, row in rows.items():
+            table.add_row(cat, str(row["n"]), *(str(row[v]) for v in VERDICTS), _pct(row["agreement"]), style="bold" if cat == "all" else None)
+        console.print(table)
+
+
+def run_audit(data_dir: Path | None = None, progress: bool = False) -> tuple[list[dict[str, Any]], dict]:
+    """Audit the published train and eval splits: (per-item records, summary)."""
+    from recon.data.published import load_split
+
+    records: list[dict[str, Any]] = []
+    for split in ("train", "eval"):
+        records += audit_records(load_split(split, data_dir), split, progress=progress)
+    return records, audit_summary(records)
+
+
+def audit_command(
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder with the published CSVs (default: $RECON_DATA_DIR or ../shared/data/recon)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write audit.jsonl (per item), audit.json and audit.md here."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of tables."),
+) -> None:
+    """Re-derive every published label with the exact solvers; per-category verdict table for train and eval."""
+    from recon.data.problem import write_jsonl
+
+    records, summary = run_audit(data_dir, progress=not as_json)
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        write_jsonl(records, out / "audit.jsonl")
+        (out / "audit.json").write_text(json.dumps(summary, indent=2))
+        (out / "audit.md").write_text(audit_markdown(summary))
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        _print_tables(summary)
+        if out:
+            typer.echo(f"wrote {len(records)} item verdicts to {out / 'audit.jsonl'}")

@@ -1,0 +1,138 @@
+"""`recon eval`: evaluate a model on Recon problems; `recon eval compare RUN_A RUN_B`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(
+    help="Evaluate a model (accuracy with CIs, failure rates, baselines, position robustness); "
+    "`recon eval compare A B` for paired deltas.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+def _parse_option(text: str) -> tuple[str, object]:
+    if "=" not in text:
+        raise typer.BadParameter(f"--option expects KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", Path(text).name if "/" in text or text.endswith(".jsonl") else text).strip("-")[:40]
+
+
+def default_out_dir(config) -> Path:
+    """`runs/eval/<model>_<backend>_<data>_<hash>`: the same command resumes, a changed one starts anew."""
+    from recon.evaluation.runner import NOT_HASHED
+
+    hashed = {k: v for k, v in config.to_dict().items() if k not in NOT_HASHED}
+    digest = hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return Path("runs") / "eval" / f"{_slug(config.model)}_{config.backend}_{_slug(config.data)}_{digest}"
+
+
+@app.callback(invoke_without_command=True)
+def main(
+    ctx: typer.Context,
+    model: str = typer.Option("smollm2", help="smollm2, an HF hub id, a model/LoRA-adapter folder or a .gguf file"),
+    backend: str = typer.Option("llamacpp", help="hf | llamacpp | openai | vllm"),
+    data: str = typer.Option("recon-eval", help="recon-eval | recon-train | verified | PATH.jsonl"),
+    limit: Optional[int] = typer.Option(None, help="first N items (after --categories)"),
+    categories: Optional[str] = typer.Option(None, help="comma-separated category names"),
+    samples: int = typer.Option(1, help="completions per prompt (pass@1 averaged over them; needs --temperature > 0)"),
+    temperature: float = typer.Option(0.0, help="0 = greedy"),
+    top_p: float = typer.Option(1.0),
+    max_tokens: int = typer.Option(512),
+    permutations: int = typer.Option(1, help="option orders per multiple-choice item (CircularEval when > 1)"),
+    think: str = typer.Option("optional", help="required | optional | none: where the final answer is read"),
+    prefill_think: bool = typer.Option(False, help="start the answer with '<think>\\n' (DeepSeek-R1 style)"),
+    stop_at_answer: bool = typer.Option(True, help="stop a completion once its final boxed answer is complete"),
+    seed: int = typer.Option(0),
+    chunk_size: int = typer.Option(16, help="prompts per generate call (and per checkpoint write)"),
+    option: list[str] = typer.Option([], "--option", help="backend option KEY=VALUE (repeatable), e.g. base_url=…, batch_size=8"),
+    chat_template: Optional[Path] = typer.Option(None, help="Jinja chat template file (default: the model's own)"),
+    label: Optional[str] = typer.Option(None, help="name of this run in tables"),
+    out: Optional[Path] = typer.Option(None, help="run folder (default runs/eval/<model>_<backend>_<data>_<hash>)"),
+    quiet: bool = typer.Option(False, help="no progress bar"),
+) -> None:
+    """Evaluate a model; rerunning the same command resumes an interrupted run."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.console import Console
+
+    from recon.evaluation.runner import EvalConfig, RunMismatchError, evaluate, load_eval_problems, select_problems
+    from recon.inference import load_backend
+
+    console = Console(stderr=True)
+    backend_options = dict(_parse_option(o) for o in option)
+    if chat_template:
+        backend_options["chat_template"] = str(chat_template)
+    try:
+        config = EvalConfig(
+            model=model,
+            backend=backend,
+            data=data,
+            limit=limit,
+            categories=[c.strip() for c in categories.split(",") if c.strip()] if categories else None,
+            samples=samples,
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_tokens,
+            permutations=permutations,
+            think=think,
+            seed=seed,
+            stop_at_answer=stop_at_answer,
+            prefill_think=prefill_think,
+            chunk_size=chunk_size,
+            backend_options=backend_options,
+            label=label,
+        )
+        problems = select_problems(load_eval_problems(data), config.categories, limit)
+    except (ValueError, FileNotFoundError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    out_dir = out or default_out_dir(config)
+    console.print(f"evaluating {model} via {backend} on {len(problems)} items → {out_dir}")
+    runner = load_backend(backend, model, **backend_options)
+    try:
+        results = evaluate(runner, problems, config, out_dir, show_progress=not quiet)
+    except RunMismatchError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    typer.echo((out_dir / "results.md").read_text())
+    console.print(f"wrote {out_dir}/samples.jsonl, results.json, results.md")
+    if results["overall"]["error_rate"]:
+        console.print(f"[yellow]warning:[/yellow] {100 * results['overall']['error_rate']:.1f}% of requests failed")
+
+
+@app.command()
+def compare(
+    run_a: Path = typer.Argument(..., help="baseline run folder"),
+    run_b: Path = typer.Argument(..., help="run folder to compare against A"),
+    json_out: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+    seed: int = typer.Option(0),
+) -> None:
+    """Per-category accuracy deltas B − A with a paired bootstrap and McNemar's test."""
+    from rich.console import Console
+
+    from recon.evaluation.compare import compare_markdown, compare_runs
+
+    try:
+        comparison = compare_runs(run_a, run_b, seed=seed)
+    except (FileNotFoundError, ValueError) as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if json_out:
+        typer.echo(json.dumps(comparison, indent=2))
+    else:
+        typer.echo(compare_markdown(comparison))

@@ -1,0 +1,343 @@
+"""Run an evaluation into a run folder: `samples.jsonl` (append + flush, resumable), `results.json`, `results.md`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from recon.data.problem import Problem, read_problems
+from recon.grading import THINK_MODES, grade
+from recon.inference.base import Backend, Completion, SamplingParams
+
+SAMPLES_FILE = "samples.jsonl"
+RESULTS_FILE = "results.json"
+MARKDOWN_FILE = "results.md"
+CONFIG_FILE = "config.json"
+
+# Config fields that do not change any record, so a rerun with other values resumes the same run.
+NOT_HASHED = ("limit", "categories", "chunk_size", "backend_options", "label")
+
+
+@dataclass
+class EvalConfig:
+    """Everything that defines an evaluation run (recorded in `results.json`).
+
+    `samples` completions per prompt (pass@1 averaged over them); `permutations` option orders per
+    multiple-choice item (the original plus k−1 seeded shuffles, gold remapped)."""
+
+    model: str = "smollm2"
+    backend: str = "llamacpp"
+    data: str = "recon-eval"
+    limit: int | None = None
+    categories: list[str] | None = None
+    samples: int = 1
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_tokens: int = 512
+    permutations: int = 1
+    think: str = "optional"
+    seed: int = 0
+    stop_at_answer: bool = True
+    prefill_think: bool = False
+    stop: list[str] = field(default_factory=list)
+    chunk_size: int = 16
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    label: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.think not in THINK_MODES:
+            raise ValueError(f"think must be one of {THINK_MODES}, got {self.think!r}")
+        if self.samples < 1 or self.permutations < 1 or self.chunk_size < 1:
+            raise ValueError("samples, permutations and chunk_size must be >= 1")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"limit must be >= 1, got {self.limit}")
+        if self.samples > 1 and self.temperature == 0:
+            raise ValueError("several samples need a temperature > 0 (greedy samples are identical)")
+
+    def sampling(self) -> SamplingParams:
+        return SamplingParams(
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            n=self.samples,
+            seed=self.seed,
+            stop=list(self.stop),
+            stop_at_answer=self.stop_at_answer,
+            prefill_think=self.prefill_think,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class RunMismatchError(RuntimeError):
+    """The run folder holds a run made with a different configuration."""
+
+
+@dataclass
+class Unit:
+    """One prompt to answer: a problem in one option order."""
+
+    problem: Problem
+    perm: int
+
+    def key(self, sample: int) -> str:
+        return f"{self.problem.id}#p{self.perm}#s{sample}"
+
+
+# ---------------------------------------------------------------- data
+
+
+def load_eval_problems(data: str) -> list[Problem]:
+    """`recon-eval` (published eval split), `recon-train`, `verified` (the verified eval written by
+    `recon data build`; `$RECON_VERIFIED_EVAL` or `data/verified/eval.jsonl`) or a JSONL of problems."""
+    if data in ("recon-eval", "recon-train"):
+        from recon.data.published import load_split
+
+        return load_split(data.split("-")[1])
+    if data == "verified":
+        path = Path(os.environ.get("RECON_VERIFIED_EVAL", "data/verified/eval.jsonl"))
+        if not path.exists():
+            raise FileNotFoundError(
+                f"verified eval set not found at {path}: run `recon data build` first, set RECON_VERIFIED_EVAL, "
+                "or pass the JSONL path as --data"
+            )
+        return read_problems(path)
+    path = Path(data)
+    if not path.exists():
+        raise FileNotFoundError(f"--data {data!r}: not recon-eval, recon-train, verified, nor an existing JSONL file")
+    return read_problems(path)
+
+
+def select_problems(problems: list[Problem], categories: list[str] | None, limit: int | None) -> list[Problem]:
+    """Filter by category (unknown names fail loudly), then keep the first `limit` items."""
+    if categories:
+        known = {p.category for p in problems}
+        unknown = sorted(set(categories) - known)
+        if unknown:
+            raise ValueError(f"unknown categories {unknown}; available: {sorted(known)}")
+        problems = [p for p in problems if p.category in set(categories)]
+    return problems[:limit] if limit else problems
+
+
+def build_units(problems: list[Problem], permutations: int, seed: int) -> list[Unit]:
+    """Each problem in its original order, plus k−1 seeded option shuffles for multiple-choice items."""
+    units = []
+    for problem in problems:
+        units.append(Unit(problem, 0))
+        if permutations > 1 and problem.answer_type == "option":
+            from recon.data.options import shuffle_options
+
+            for perm in range(1, permutations):
+                rng = random.Random(f"{seed}:{problem.id}:{perm}")
+                units.append(Unit(shuffle_options(problem, rng), perm))
+    return units
+
+
+# ---------------------------------------------------------------- run folder
+
+
+def config_hash(config: EvalConfig, backend_description: dict) -> str:
+    """Hash of what changes records: the config (less `NOT_HASHED`), model revision and chat template.
+    Item content is checked record by record on resume (`check_records`), so a larger `limit` extends a run."""
+    hashed = {k: v for k, v in config.to_dict().items() if k not in NOT_HASHED}
+    hashed["model_revision"] = backend_description.get("revision")
+    hashed["chat_template"] = backend_description.get("chat_template")
+    return hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def read_records(path: Path, repair: bool = False) -> list[dict]:
+    """Records of a samples file. A torn last line (the process was killed mid-write) is dropped and,
+    with `repair`, cut from the file; a bad line elsewhere is an error."""
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1  # bytes after the last newline are a torn write
+    records = []
+    for lineno, line in enumerate(data[:end].split(b"\n")[:-1], 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except ValueError as exc:
+            raise ValueError(f"{path}: line {lineno} is corrupt ({exc}); the run cannot be resumed") from exc
+    if repair and end < len(data):
+        with path.open("r+b") as fh:
+            fh.truncate(end)
+    return records
+
+
+def prepare_run_dir(out_dir: Path, config: EvalConfig, run_hash: str) -> list[dict]:
+    """Create or reopen a run folder; refuse one made with another configuration. Returns records done."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cfg_path = out_dir / CONFIG_FILE
+    if cfg_path.exists():
+        previous = json.loads(cfg_path.read_text())
+        if previous.get("config_hash") != run_hash:
+            changed = sorted(
+                k
+                for k in set(previous.get("config", {})) | set(config.to_dict())
+                if k not in NOT_HASHED and previous.get("config", {}).get(k) != config.to_dict().get(k)
+            )
+            raise RunMismatchError(
+                f"{out_dir} holds a run with a different configuration (changed: {', '.join(changed) or 'model revision, chat template or data'}); "
+                "rerun with the same settings to resume, or choose a new --out"
+            )
+    else:
+        tmp = cfg_path.with_name(cfg_path.name + ".tmp")
+        tmp.write_text(json.dumps({"config_hash": run_hash, "config": config.to_dict()}, indent=2))
+        os.replace(tmp, cfg_path)
+    return read_records(out_dir / SAMPLES_FILE, repair=True)
+
+
+def check_records(records: list[dict], units: list[Unit], samples: int, out_dir: Path) -> None:
+    """Refuse to resume when an item already answered now has another prompt or gold."""
+    by_key = {u.key(s): u for u in units for s in range(samples)}
+    for r in records:
+        unit = by_key.get(r["key"])
+        if unit and (r["gold"] != unit.problem.gold or r["prompt"] != unit.problem.messages):
+            raise RunMismatchError(
+                f"{out_dir}: item {r['id']} changed since it was answered (prompt or gold differ); "
+                "the data is not the one this run used: choose a new --out"
+            )
+
+
+def sample_record(unit: Unit, sample: int, completion: Completion, think: str) -> dict:
+    p = unit.problem
+    text = completion.full_text
+    verdict = grade(text, p.gold, p.answer_type, p.choices, think=think)
+    failed = completion.error is not None
+    return {
+        "key": unit.key(sample),
+        "id": p.id,
+        "category": p.category,
+        "answer_type": p.answer_type,
+        "perm": unit.perm,
+        "sample": sample,
+        "gold": p.gold,
+        "choices": p.choices,
+        "prompt": p.messages,
+        "completion": completion.text,
+        "reasoning": completion.reasoning,
+        "predicted": verdict.predicted,
+        "status": "error" if failed else verdict.status,
+        "correct": False if failed else verdict.correct,
+        "reward": None if failed else verdict.reward,
+        "text_match": verdict.text_match,
+        "reason": completion.error if failed else verdict.reason,
+        "finish_reason": completion.finish_reason,
+        "prompt_tokens": completion.prompt_tokens,
+        "completion_tokens": completion.completion_tokens,
+        "completion_chars": len(text),
+        "latency_s": round(completion.latency_s, 4),
+        "error": completion.error,
+    }
+
+
+# ---------------------------------------------------------------- evaluate
+
+
+def evaluate(
+    backend: Backend,
+    problems: list[Problem],
+    config: EvalConfig,
+    out_dir: str | Path,
+    *,
+    show_progress: bool = True,
+    baselines_train: list[Problem] | None = None,
+) -> dict:
+    """Evaluate `backend` on `problems` (already selected) and write the run folder; returns the results.
+
+    Resumes a folder made with the same configuration (records already written are kept, missing ones
+    generated); refuses one made with another. `baselines_train` fits the trivial baselines (default:
+    the published train split, when available)."""
+    from recon.evaluation.summary import summarize, write_results
+
+    out_dir = Path(out_dir)
+    if not problems:
+        raise ValueError("no problems to evaluate")
+    ids = [p.id for p in problems]
+    if len(set(ids)) != len(ids):
+        raise ValueError("problem ids must be unique")
+    description = backend.describe()
+    run_hash = config_hash(config, description)
+    records = prepare_run_dir(out_dir, config, run_hash)
+    units = build_units(problems, config.permutations, config.seed)
+    check_records(records, units, config.samples, out_dir)
+    done = {r["key"] for r in records}
+    pending = [u for u in units if any(u.key(s) not in done for s in range(config.samples))]
+    params = config.sampling()
+    started = time.perf_counter()
+    generated_tokens = 0
+
+    bar = _progress_bar(len(units), len(units) - len(pending), show_progress)
+    try:
+        with (out_dir / SAMPLES_FILE).open("a", encoding="utf-8") as fh:
+            for start in range(0, len(pending), config.chunk_size):
+                chunk = pending[start : start + config.chunk_size]
+
+                def on_progress(conversations: int, tokens: int) -> None:
+                    nonlocal generated_tokens
+                    generated_tokens += tokens
+                    bar.update(conversations)
+                    elapsed = max(time.perf_counter() - started, 1e-9)
+                    bar.set_postfix_str(f"{generated_tokens / elapsed:.1f} tok/s")
+
+                outputs = backend.generate([u.problem.messages for u in chunk], params, progress=on_progress)
+                if len(outputs) != len(chunk) or any(len(o) != config.samples for o in outputs):
+                    raise RuntimeError(f"backend {backend.name} returned the wrong number of completions")
+                lines = []
+                for unit, completions in zip(chunk, outputs):
+                    for sample, completion in enumerate(completions):
+                        if unit.key(sample) in done:
+                            continue
+                        record = sample_record(unit, sample, completion, config.think)
+                        records.append(record)
+                        lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+                fh.write("".join(lines))  # one write per chunk: a kill leaves at most one torn line
+                fh.flush()
+                os.fsync(fh.fileno())
+    finally:
+        bar.close()
+    elapsed = time.perf_counter() - started
+
+    if baselines_train is None:
+        baselines_train = _published_train()
+    results = summarize(
+        records,
+        problems,
+        config,
+        description,
+        run_hash=run_hash,
+        baselines_train=baselines_train,
+        timing={
+            "generated_this_session": len(pending),
+            "seconds": round(elapsed, 3),
+            "completion_tokens": generated_tokens,
+            "tokens_per_s": round(generated_tokens / elapsed, 2) if elapsed > 0 and pending else None,
+            "items_per_s": round(len(pending) / elapsed, 3) if elapsed > 0 and pending else None,
+        },
+    )
+    write_results(results, out_dir)
+    return results
+
+
+def _published_train() -> list[Problem] | None:
+    try:
+        from recon.data.published import load_split
+
+        return load_split("train")
+    except Exception:  # noqa: BLE001 - no published data: results say the baselines are missing
+        return None
+
+
+def _progress_bar(total: int, initial: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, unit="item", desc="eval", disable=not enabled, dynamic_ncols=True)

@@ -1,0 +1,189 @@
+"""Arena agents: an LLM prompt agent (and its chain-of-thought variant) on any backend, OpenSpiel's
+MCTS, uniform random and tit-for-tat.
+
+Agent specs (strings, as on the command line):
+`random`, `mcts` or `mcts:SIMS`, `tit_for_tat`, `llm:BACKEND:MODEL`, `cot:BACKEND:MODEL`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from recon.games.arena.games import MAX_LISTED_ACTIONS, ArenaGame
+
+PROMPT_INSTRUCTION = (
+    "Choose the legal action that gives you the best advantage. Answer without explanation, in the format "
+    "`Action: <one legal action>` (for example `Action: {example}`).\n\nAction:"
+)
+COT_INSTRUCTION = (
+    "First think step by step about the state and what your opponent may do. Then end your reply with a "
+    "line `Action: <…>` giving exactly one legal action with its angle brackets (for example {example})."
+)
+
+
+class Agent:
+    """Base class. Non-LLM agents implement `choose`; LLM agents implement `reply`."""
+
+    name: str = "agent"
+    is_llm: bool = False
+    note: str | None = None
+
+    def start_match(self, arena_game: ArenaGame, game, seat: int, seed: int) -> None:
+        """Called before each match (fresh per-match state such as MCTS trees)."""
+
+    def choose(self, arena_game: ArenaGame, state, player: int, rng: np.random.RandomState, history: list) -> int:
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        return {"name": self.name, "kind": type(self).__name__, "note": self.note}
+
+
+class RandomAgent(Agent):
+    """Uniformly random legal action (from the match's seeded RNG)."""
+
+    def __init__(self, name: str = "random"):
+        self.name = name
+
+    def choose(self, arena_game, state, player, rng, history):
+        legal = state.legal_actions(player)
+        return int(legal[rng.randint(len(legal))])
+
+
+class TitForTatAgent(Agent):
+    """Iterated prisoner's dilemma only: cooperate first, then repeat the opponent's last move."""
+
+    def __init__(self, name: str = "tit_for_tat"):
+        self.name = name
+
+    def choose(self, arena_game, state, player, rng, history):
+        if arena_game.name != "iterated_prisoners_dilemma":
+            raise ValueError(f"tit_for_tat plays only iterated_prisoners_dilemma, not {arena_game.name}")
+        theirs = [action for seat, action in history if seat == 1 - player]
+        return theirs[-1] if theirs else 0
+
+
+class MCTSAgent(Agent):
+    """OpenSpiel's `MCTSBot` (UCT constant 2, random-rollout evaluator), searching the true state as
+    GTBench did (in imperfect-information games it sees hidden cards). In simultaneous-move games, where
+    `MCTSBot` does not apply, it plays tit-for-tat (GTBench's conventional agent for the prisoner's dilemma)."""
+
+    def __init__(self, simulations: int = 1000, uct_c: float = 2.0, rollouts: int = 1, name: str | None = None):
+        if simulations < 1:
+            raise ValueError(f"MCTS needs at least 1 simulation, got {simulations}")
+        self.simulations, self.uct_c, self.rollouts = simulations, uct_c, rollouts
+        self.name = name or ("mcts" if simulations == 1000 else f"mcts:{simulations}")
+        self.note = "tit-for-tat in simultaneous-move games"
+        self._bot = None
+        self._fallback = TitForTatAgent()
+
+    def start_match(self, arena_game, game, seat, seed):
+        from open_spiel.python.algorithms import mcts
+
+        if game.get_type().dynamics.name == "SIMULTANEOUS":
+            self._bot = None
+            return
+        rs = np.random.RandomState(seed % 2**32)
+        evaluator = mcts.RandomRolloutEvaluator(n_rollouts=self.rollouts, random_state=rs)
+        self._bot = mcts.MCTSBot(game, self.uct_c, self.simulations, evaluator, random_state=rs)
+
+    def choose(self, arena_game, state, player, rng, history):
+        if state.is_simultaneous_node():
+            return self._fallback.choose(arena_game, state, player, rng, history)
+        if self._bot is None:
+            raise RuntimeError("MCTSAgent.start_match was not called")
+        return int(self._bot.step(state))
+
+    def describe(self):
+        return {**super().describe(), "simulations": self.simulations, "uct_c": self.uct_c, "rollouts": self.rollouts}
+
+
+@dataclass
+class Turn:
+    """What an LLM sees for one decision."""
+
+    game: ArenaGame
+    state: object
+    player: int
+    legal: list[int]
+    labels: dict[int, str]
+    history: list[tuple[str, str]]
+
+
+class LLMAgent(Agent):
+    """Asks a chat model for a move. `cot=True` asks it to reason first (GTBench's CoT agent)."""
+
+    is_llm = True
+
+    def __init__(self, backend, name: str | None = None, cot: bool = False, params=None):
+        from recon.inference.base import SamplingParams
+
+        self.backend, self.cot = backend, cot
+        model = backend.describe().get("model", getattr(backend, "name", "llm")) if hasattr(backend, "describe") else "llm"
+        self.name = name or f"{'cot' if cot else 'llm'}:{getattr(backend, 'name', 'backend')}:{model}"
+        self.params = params or SamplingParams(max_tokens=1024 if cot else 128, temperature=0.0, stop_at_answer=False)
+
+    def prompt(self, turn: Turn) -> str:
+        g = turn.game
+        legal_labels = [turn.labels[a] for a in turn.legal]
+        if len(legal_labels) > MAX_LISTED_ACTIONS and g.legal_summary is not None:
+            actions = g.legal_summary(turn.state, turn.player, turn.legal)
+        else:
+            actions = ", ".join(legal_labels)
+        parts = [
+            f"You are playing {g.title} against an opponent.",
+            f"Rules:\n{g.rules}",
+            f"Current state:\n{g.describe(turn.state, turn.player)}",
+        ]
+        if g.show_history:
+            moves = "\n".join(f"- {who}: {label}" for who, label in turn.history) or "(none yet)"
+            parts.append(f"Moves so far (oldest first):\n{moves}")
+        parts.append(f"Your legal actions: {actions}")
+        parts.append((COT_INSTRUCTION if self.cot else PROMPT_INSTRUCTION).format(example=legal_labels[0]))
+        return "\n\n".join(parts)
+
+    def reply(self, messages: list[dict], seed: int):
+        """One completion for a conversation (a failed request comes back with `error` set)."""
+        params = dataclasses.replace(self.params, n=1, seed=seed)
+        return self.backend.generate([messages], params)[0][0]
+
+    def describe(self):
+        info = {**super().describe(), "cot": self.cot, "sampling": self.params.to_dict()}
+        if hasattr(self.backend, "describe"):
+            backend = self.backend.describe()
+            info["backend"] = {k: backend.get(k) for k in ("backend", "model", "revision")}
+        return info
+
+
+def make_agent(
+    spec: str | Agent,
+    mcts_simulations: int = 1000,
+    prompt_params=None,
+    cot_params=None,
+    backend_options: dict | None = None,
+) -> Agent:
+    """An agent from a spec string (see the module docstring), or the agent itself."""
+    if isinstance(spec, Agent):
+        return spec
+    kind, _, rest = spec.strip().partition(":")
+    if kind == "random" and not rest:
+        return RandomAgent()
+    if kind == "tit_for_tat" and not rest:
+        return TitForTatAgent()
+    if kind == "mcts":
+        try:
+            sims = int(rest) if rest else mcts_simulations
+        except ValueError:
+            raise ValueError(f"bad MCTS spec {spec!r}: use mcts or mcts:SIMULATIONS") from None
+        return MCTSAgent(simulations=sims, name=spec if rest else "mcts")
+    if kind in ("llm", "cot"):
+        backend_name, _, model = rest.partition(":")
+        if not backend_name or not model:
+            raise ValueError(f"bad LLM spec {spec!r}: use {kind}:BACKEND:MODEL")
+        from recon.inference import load_backend
+
+        backend = load_backend(backend_name, model=model, **(backend_options or {}))
+        return LLMAgent(backend, name=spec, cot=kind == "cot", params=cot_params if kind == "cot" else prompt_params)
+    raise ValueError(f"unknown agent {spec!r}: use random, mcts[:SIMS], tit_for_tat, llm:BACKEND:MODEL or cot:BACKEND:MODEL")

@@ -1,0 +1,78 @@
+"""`recon games …`: one sub-command per suite; each body is a thin call into its module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="Multi-agent games: self-play equilibrium rate and a competitive arena.", no_args_is_help=True)
+
+
+@app.command("selfplay")
+def selfplay(
+    model: str = typer.Option("smollm2", help="Model name or path, as the backend understands it."),
+    backend: str = typer.Option("hf", help="Inference backend: hf, llamacpp, openai, vllm, …"),
+    games: str = typer.Option("all", help="`all` or comma-separated game ids (see `recon games list`)."),
+    trials: int = typer.Option(20, min=1, help="Self-play trials per game."),
+    temperature: float = typer.Option(0.6, min=0.0),
+    top_p: float = typer.Option(1.0),
+    max_tokens: int = typer.Option(1024, min=1, help="Completion budget per question."),
+    max_retries: int = typer.Option(3, min=0, help="Re-asks of an unparsable reply before the trial fails."),
+    negotiation_rounds: int = typer.Option(0, min=0, help="Message exchanges before each move (Hua et al.)."),
+    batch_size: int = typer.Option(64, min=1, help="Most samples per backend call."),
+    seed: int = typer.Option(0),
+    out: Path = typer.Option(None, help="Output directory (default runs/games/selfplay/<model>); reruns resume."),
+    option: list[str] = typer.Option([], "--backend-option", help="Backend option KEY=VALUE (repeatable)."),
+) -> None:
+    """Complete-information self-play (Hua et al. 2024): NE, Pareto-NE and failure rates, Table 4."""
+    from recon.games.selfplay.runner import selfplay_command
+
+    selfplay_command(
+        model, backend, games, out, option, trials=trials, temperature=temperature, top_p=top_p,
+        max_tokens=max_tokens, max_retries=max_retries, negotiation_rounds=negotiation_rounds,
+        batch_size=batch_size, seed=seed,
+    )
+
+
+@app.command("list")
+def list_games() -> None:
+    """The self-play games with their solver-computed equilibria."""
+    from recon.games.library import load_library
+    from recon.games.selfplay.metrics import describe_library
+
+    typer.echo(describe_library(load_library().values()))
+
+
+@app.command("arena")
+def arena(
+    model: str = typer.Option("smollm2", help="The player's model, as the backend understands it."),
+    backend: str = typer.Option("llamacpp", help="The player's inference backend: hf, llamacpp, openai, vllm, …"),
+    games: str = typer.Option("all", help="`all` or comma-separated: tic_tac_toe, connect_four, breakthrough, "
+                              "first_sealed_auction, kuhn_poker, liars_dice, negotiation, nim, pig, "
+                              "iterated_prisoners_dilemma."),
+    opponents: str = typer.Option("random,mcts", help="Comma-separated: random, mcts[:SIMS], tit_for_tat, "
+                                  "llm:BACKEND:MODEL, cot:BACKEND:MODEL."),
+    matches: int = typer.Option(10, min=1, help="Matches per game and opponent (seats alternate)."),
+    mcts_simulations: int = typer.Option(1000, min=1, help="MCTS simulations per move (GTBench: 1000)."),
+    cot: bool = typer.Option(False, help="Chain-of-thought player (reason, then `Action: <…>`)."),
+    illegal: str = typer.Option("forfeit", help="forfeit (GTBench: the offender loses) or retry (with feedback)."),
+    max_retries: int = typer.Option(2, min=0, help="Re-asks after an illegal or unparsable reply under `retry`."),
+    temperature: float = typer.Option(0.0, min=0.0),
+    max_tokens: int = typer.Option(128, min=1, help="Completion budget per move (prompt agent)."),
+    cot_max_tokens: int = typer.Option(1024, min=1, help="Completion budget per move (CoT agents)."),
+    think: bool = typer.Option(False, help="Prefill `<think>` for reasoning models."),
+    round_robin: bool = typer.Option(False, help="Opponents also play each other (Elo over all pairs)."),
+    seed: int = typer.Option(0),
+    out: Path = typer.Option(None, help="Output directory (default runs/games/arena/<model>); reruns resume."),
+    option: list[str] = typer.Option([], "--backend-option", help="Player backend option KEY=VALUE (repeatable)."),
+    opponent_option: list[str] = typer.Option([], "--opponent-option", help="LLM opponents' backend option KEY=VALUE."),
+) -> None:
+    """Competitive arena on OpenSpiel (GTBench): win, draw, completion rates, NRA, Elo; Table 5."""
+    from recon.games.arena.cli import arena_command
+
+    arena_command(
+        model, backend, games, opponents, out, option, opponent_option, cot=cot, matches=matches,
+        mcts_simulations=mcts_simulations, illegal=illegal, max_retries=max_retries, temperature=temperature,
+        max_tokens=max_tokens, cot_max_tokens=cot_max_tokens, think=think, round_robin=round_robin, seed=seed,
+    )

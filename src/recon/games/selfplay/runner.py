@@ -1,0 +1,237 @@
+"""Run self-play: every trial of every game advances together, the open questions of all trials are
+batched through the backend (identical prompts become one request with `n` samples), finished trials
+are appended to `transcripts.jsonl` at once, and a rerun skips them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from recon.games.library import Game, select_games
+from recon.games.selfplay.episode import Ask, play_trial
+from recon.games.selfplay.metrics import game_metrics, markdown, score_trial, table4
+
+TRANSCRIPTS, RESULTS_JSON, RESULTS_MD, CONFIG = "transcripts.jsonl", "results.json", "results.md", "config.json"
+# Call k samples with seed `seed + k * SEED_STRIDE` (backends add the sample index), so a retry never
+# repeats the seed, and so the sample, of an earlier attempt at the same prompt.
+SEED_STRIDE = 100_003
+# Settings that change how trials are played: a resumed run must use the same ones.
+_PLAY_SETTINGS = ("temperature", "top_p", "max_tokens", "max_retries", "negotiation_rounds", "seed")
+
+
+@dataclass
+class SelfPlayConfig:
+    """How self-play is run. The paper's protocol: 20 trials, temperature 0.6, no negotiation."""
+
+    trials: int = 20
+    temperature: float = 0.6
+    top_p: float = 1.0
+    max_tokens: int = 1024
+    max_retries: int = 3
+    negotiation_rounds: int = 0
+    batch_size: int = 64
+    seed: int = 0
+    model_label: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.trials < 1:
+            raise ValueError(f"trials must be >= 1, got {self.trials}")
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        if self.negotiation_rounds < 0:
+            raise ValueError(f"negotiation_rounds must be >= 0, got {self.negotiation_rounds}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+
+
+def _describe(backend: Any) -> dict:
+    describe = getattr(backend, "describe", None)
+    return describe() if callable(describe) else {"backend": getattr(backend, "name", type(backend).__name__)}
+
+
+def _check_resume(out_dir: Path, config: SelfPlayConfig, backend_info: dict) -> None:
+    """Write the run's settings, or check a previous run in `out_dir` used the same ones."""
+    path = out_dir / CONFIG
+    current = {"config": asdict(config), "backend": backend_info}
+    if path.exists():
+        saved = json.loads(path.read_text())
+        diffs = [k for k in _PLAY_SETTINGS if saved["config"].get(k) != current["config"][k]]
+        if saved.get("backend", {}).get("model") != backend_info.get("model"):
+            diffs.append("model")
+        if diffs:
+            raise ValueError(
+                f"{out_dir} holds a run with different settings ({', '.join(diffs)}); "
+                "use another --out directory or the same settings to resume"
+            )
+    path.write_text(json.dumps(current, indent=2, default=str) + "\n")
+
+
+def load_transcripts(path: Path) -> dict[tuple[str, int], dict]:
+    """Finished trials by (game, trial). A partial last line (an interrupted write) is cut off the file,
+    so its trial is replayed and appended cleanly."""
+    done: dict[tuple[str, int], dict] = {}
+    if not path.exists():
+        return done
+    text = path.read_text()
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+        path.write_text(text)
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        done[(record["game"], record["trial"])] = record
+    return done
+
+
+def _requests(pending: dict[Any, list[Ask]], batch_size: int) -> list[tuple[str, list[tuple[Any, int]]]]:
+    """Group open questions by prompt: one (prompt, [(trial key, question index), …]) per request,
+    each at most `batch_size` samples."""
+    by_prompt: dict[str, list[tuple[Any, int]]] = {}
+    for key, asks in pending.items():
+        for i, ask in enumerate(asks):
+            by_prompt.setdefault(ask.prompt, []).append((key, i))
+    return [
+        (prompt, askers[k : k + batch_size]) for prompt, askers in by_prompt.items() for k in range(0, len(askers), batch_size)
+    ]
+
+
+def _answer(
+    backend: Any, pending: dict[Any, list[Ask]], config: SelfPlayConfig, call: int, progress: Any = None
+) -> tuple[dict, int]:
+    """One completion per open question; calls group requests with the same sample count.
+    `progress(prompts, tokens)` is handed to the backend."""
+    from recon.inference.base import SamplingParams
+
+    replies = {key: [None] * len(asks) for key, asks in pending.items()}
+    by_n: dict[int, list[tuple[str, list[tuple[Any, int]]]]] = {}
+    for request in _requests(pending, config.batch_size):
+        by_n.setdefault(len(request[1]), []).append(request)
+    asks_of = {ask.prompt: ask for asks in pending.values() for ask in asks}
+    for n, requests in sorted(by_n.items()):
+        per_call = max(1, config.batch_size // n)
+        for k in range(0, len(requests), per_call):
+            chunk = requests[k : k + per_call]
+            params = SamplingParams(
+                max_tokens=config.max_tokens,
+                temperature=config.temperature,
+                top_p=config.top_p,
+                n=n,
+                seed=config.seed + call * SEED_STRIDE,
+                stop_at_answer=False,
+            )
+            call += 1
+            outputs = backend.generate([asks_of[prompt].messages for prompt, _ in chunk], params, progress)
+            for (_, askers), completions in zip(chunk, outputs):
+                if len(completions) != len(askers):
+                    raise RuntimeError(f"backend returned {len(completions)} completions, asked for {len(askers)}")
+                for (key, i), completion in zip(askers, completions):
+                    replies[key][i] = completion
+    return replies, call
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="self-play trials", unit="trial", disable=not enabled)
+
+
+def run_selfplay(
+    backend: Any,
+    games: Iterable[Game] | str = "all",
+    config: SelfPlayConfig | None = None,
+    out_dir: str | Path = "runs/games/selfplay",
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Self-play `games` (Game objects, or ids: `all`, `pd,stag_hunt`, ["pd", "bos"]) with `backend` as both Alice and Bob.
+    Writes `transcripts.jsonl` (one line per finished trial), `results.json` and `results.md` to `out_dir`
+    and returns the results. Trials already in the transcripts are not replayed."""
+    config = config or SelfPlayConfig()
+    games = [games] if isinstance(games, str) else list(games)
+    if all(isinstance(g, str) for g in games):
+        games = select_games(",".join(games))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    backend_info = _describe(backend)
+    _check_resume(out_dir, config, backend_info)
+    transcripts = out_dir / TRANSCRIPTS
+    done = load_transcripts(transcripts)
+    by_name = {g.name: g for g in games}
+    todo = [(g.name, t) for g in games for t in range(config.trials) if (g.name, t) not in done]
+
+    trials = {key: play_trial(by_name[key[0]], config.max_retries, config.negotiation_rounds) for key in todo}
+    pending = {key: next(gen) for key, gen in trials.items()}
+    call = 0
+    with transcripts.open("a") as sink, _progress(len(todo), progress) as bar:
+        generated = {"prompts": 0, "tokens": 0}
+
+        def on_progress(prompts: int, tokens: int) -> None:
+            generated["prompts"] += prompts
+            generated["tokens"] += tokens
+            bar.set_postfix(generated, refresh=True)
+
+        while pending:
+            replies, call = _answer(backend, pending, config, call, on_progress)
+            for key in list(pending):
+                try:
+                    pending[key] = trials[key].send(replies[key])
+                except StopIteration as stop:
+                    del pending[key]
+                    game = by_name[key[0]]
+                    record = {"game": game.name, "kind": game.kind, "trial": key[1], **stop.value}
+                    if record["outcome"]:
+                        record["payoffs"] = list(game.payoff(tuple(record["outcome"])))
+                    record.update(score_trial(game, record["outcome"]))
+                    sink.write(json.dumps(record, default=str) + "\n")
+                    sink.flush()
+                    done[key] = record
+                    bar.update(1)
+
+    records = {g.name: [done[(g.name, t)] for t in range(config.trials)] for g in games}
+    results = {
+        "model": config.model_label or backend_info.get("model") or backend_info.get("backend", "model"),
+        "backend": backend_info,
+        "config": asdict(config),
+        "games": {g.name: game_metrics(g, records[g.name]) for g in games},
+        "table4": table4(games, records),
+        "transcripts": str(transcripts),
+    }
+    (out_dir / RESULTS_JSON).write_text(json.dumps(results, indent=2, default=str) + "\n")
+    (out_dir / RESULTS_MD).write_text(markdown(results))
+    return results
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """`KEY=VALUE` backend options; values read as JSON when they parse (numbers, booleans), else text."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValueError(f"backend option must be KEY=VALUE, got {pair!r}")
+        key, value = pair.split("=", 1)
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value
+    return options
+
+
+def selfplay_command(
+    model: str, backend: str, games: str, out: Path | None, options: list[str], **config: Any
+) -> dict[str, Any]:
+    """What `recon games selfplay` does: load the backend, run, print the tables."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    from recon.inference import load_backend
+
+    selected = select_games(games)
+    engine = load_backend(backend, model=model, **parse_options(options))
+    out_dir = out or Path("runs/games/selfplay") / model.replace("/", "_")
+    results = run_selfplay(engine, selected, SelfPlayConfig(model_label=model, **config), out_dir)
+    console = Console()
+    console.print(Markdown(markdown(results)))
+    console.print(f"transcripts, results.json and results.md in {out_dir}")
+    return results

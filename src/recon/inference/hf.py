@@ -1,0 +1,206 @@
+"""transformers backend: batched generation with left padding, length-sorted batches, stop strings and
+early stop once the final boxed answer is complete. CPU or GPU."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from recon.inference.base import (
+    THINK_PREFILL,
+    Completion,
+    ProgressFn,
+    SamplingParams,
+    answer_complete,
+    check_conversations,
+    truncate_completion,
+)
+from recon.inference.models import resolve_model
+
+
+def load_chat_template(chat_template: str | None) -> str | None:
+    """A template given as Jinja text or as the path of a file holding it."""
+    if not chat_template or "{{" in chat_template or "{%" in chat_template:
+        return chat_template
+    path = Path(chat_template)
+    if not path.is_file():
+        raise FileNotFoundError(f"chat template file not found: {path}")
+    return path.read_text()
+
+
+class HFBackend:
+    """Generate with a transformers causal LM (a LoRA adapter is merged in for speed)."""
+
+    name = "hf"
+
+    def __init__(
+        self,
+        model: str = "smollm2",
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        batch_size: int = 16,
+        chat_template: str | None = None,
+        threads: int | None = None,
+        cache_dir: str | None = None,
+    ):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if threads:
+            torch.set_num_threads(threads)
+        self.spec = model
+        self.resolved = resolve_model(model, cache_dir)
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.dtype = dtype or ("bfloat16" if self.device.startswith("cuda") else "float32")
+        self.batch_size = batch_size
+        tok_src = self.resolved.hf_path
+        if self.resolved.adapter_path and (Path(self.resolved.adapter_path) / "tokenizer_config.json").exists():
+            tok_src = self.resolved.adapter_path
+        self.tokenizer = AutoTokenizer.from_pretrained(tok_src)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.chat_template = load_chat_template(chat_template) or self.tokenizer.chat_template
+        if not self.chat_template:
+            raise ValueError(f"{model!r} has no chat template; pass chat_template= (a Jinja file or text)")
+        net = AutoModelForCausalLM.from_pretrained(self.resolved.hf_path, dtype=getattr(torch, self.dtype))
+        if self.resolved.adapter_path:
+            from peft import PeftModel
+
+            net = PeftModel.from_pretrained(net, str(self.resolved.adapter_path)).merge_and_unload()
+        self.model = net.to(self.device).eval()
+        eos = self.model.generation_config.eos_token_id
+        eos_ids = eos if isinstance(eos, list) else [eos]
+        self.eos_ids = {i for i in [*eos_ids, self.tokenizer.eos_token_id] if i is not None}
+
+    def render(self, messages: list[dict], prefill_think: bool = False) -> str:
+        prompt = self.tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True, chat_template=self.chat_template
+        )
+        return prompt + (THINK_PREFILL if prefill_think else "")
+
+    def generate(
+        self, conversations: list[list[dict]], params: SamplingParams, progress: ProgressFn | None = None
+    ) -> list[list[Completion]]:
+        check_conversations(conversations)
+        prompts = [self.render(c, params.prefill_think) for c in conversations]
+        encoded = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
+        results: list[list[Completion]] = [[] for _ in prompts]
+        for b, start in enumerate(range(0, len(order), self.batch_size)):
+            batch = order[start : start + self.batch_size]
+            completions = self._generate_batch([encoded[i] for i in batch], params, seed=params.seed + b)
+            for i, comps in zip(batch, completions):
+                results[i] = comps
+            if progress:
+                progress(len(batch), sum(c.completion_tokens for comps in completions for c in comps))
+        return results
+
+    def _generate_batch(self, batch_ids: list[list[int]], params: SamplingParams, seed: int) -> list[list[Completion]]:
+        import torch
+        from transformers import GenerationConfig, StoppingCriteriaList
+
+        width = max(len(ids) for ids in batch_ids)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in batch_ids], device=self.device)
+        mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in batch_ids], device=self.device)
+        copies = 1 if params.greedy else params.n  # greedy samples are identical: decode once
+        config = GenerationConfig(
+            max_new_tokens=params.max_tokens,
+            do_sample=not params.greedy,
+            temperature=params.temperature if not params.greedy else None,
+            top_p=params.top_p if not params.greedy else None,
+            top_k=None,
+            num_return_sequences=copies,
+            pad_token_id=pad,
+            eos_token_id=sorted(self.eos_ids),
+        )
+        stopper = _TextStopper(self.tokenizer, width, params)
+        torch.manual_seed(seed)
+        started = time.perf_counter()
+        with torch.inference_mode():
+            out = self.model.generate(
+                input_ids=input_ids,
+                attention_mask=mask,
+                generation_config=config,
+                stopping_criteria=StoppingCriteriaList([stopper]),
+            )
+        elapsed = time.perf_counter() - started
+        completions: list[list[Completion]] = []
+        for row_index, ids in enumerate(batch_ids):
+            comps = []
+            for copy in range(copies):
+                row = out[row_index * copies + copy, width:].tolist()
+                comps.append(self._completion(row, len(ids), params, elapsed))
+            completions.append(comps * params.n if copies == 1 else comps)
+        return completions
+
+    def _completion(self, row: list[int], prompt_tokens: int, params: SamplingParams, elapsed: float) -> Completion:
+        generated, hit_eos = [], False
+        for token in row:
+            if token in self.eos_ids:
+                hit_eos = True
+                break
+            generated.append(token)
+        if not hit_eos:  # rows that stopped early are padded after their last token
+            while generated and generated[-1] == self.tokenizer.pad_token_id:
+                generated.pop()
+        raw = self.tokenizer.decode(generated, skip_special_tokens=True)
+        prefix = THINK_PREFILL if params.prefill_think else ""
+        text, cut = truncate_completion(prefix + raw, params)
+        finish = "stop" if hit_eos or cut or len(generated) < params.max_tokens else "length"
+        return Completion(
+            text=text,
+            finish_reason=finish,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=len(generated),
+            latency_s=elapsed,
+        )
+
+    def describe(self) -> dict:
+        import transformers
+
+        return {
+            "backend": self.name,
+            "model": self.spec,
+            "hf_path": str(self.resolved.hf_path),
+            "adapter_path": str(self.resolved.adapter_path) if self.resolved.adapter_path else None,
+            "revision": self.resolved.revision,
+            "chat_template": self.chat_template,
+            "settings": {
+                "device": self.device,
+                "dtype": self.dtype,
+                "batch_size": self.batch_size,
+                "transformers": transformers.__version__,
+            },
+        }
+
+
+class _TextStopper:
+    """Per-row stop: a stop string appeared, or the final boxed answer is complete."""
+
+    def __init__(self, tokenizer, prompt_width: int, params: SamplingParams):
+        self.tokenizer = tokenizer
+        self.prompt_width = prompt_width
+        self.stops = params.stop
+        self.at_answer = params.stop_at_answer
+        self.thinking = params.prefill_think
+        self.done: dict[int, bool] = {}
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        if not self.stops and not self.at_answer:
+            return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        flags = []
+        for i in range(input_ids.shape[0]):
+            if not self.done.get(i):
+                text = self.tokenizer.decode(input_ids[i, self.prompt_width :], skip_special_tokens=True)
+                self.done[i] = any(s in text for s in self.stops) or (
+                    self.at_answer and answer_complete(text, self.thinking)
+                )
+            flags.append(self.done[i])
+        return torch.tensor(flags, dtype=torch.bool, device=input_ids.device)

@@ -1,0 +1,72 @@
+import json
+
+import pytest
+from rich.console import Console
+
+from recon.pipeline.stages import Stage, run_stages
+
+
+def make_stages(calls):
+    def make(name):
+        def run(ctx):
+            calls.append(name)
+            return {"value": ctx.config.get("value", 0), "upstream": {k: v["value"] for k, v in ctx.outputs.items()}}
+
+        return run
+
+    return [
+        Stage("a", make("a"), "first"),
+        Stage("b", make("b"), "second", needs=("a",)),
+        Stage("c", make("c"), "third", needs=("b",)),
+    ]
+
+
+def run(preset, tmp_path, calls, **kw):
+    return run_stages(make_stages(calls), preset, tmp_path, console=Console(quiet=True), **kw)
+
+
+def test_rerun_skips_finished_stages(tmp_path):
+    calls = []
+    preset = {"a": {"value": 1}, "b": {"value": 2}, "c": {"value": 3}}
+    first = run(preset, tmp_path, calls)
+    assert calls == ["a", "b", "c"]
+    assert first["c"]["upstream"] == {"a": 1, "b": 2}
+    second = run(preset, tmp_path, calls)
+    assert calls == ["a", "b", "c"] and second == first
+    assert json.loads((tmp_path / "pipeline.json").read_text())["stages"]["c"]["value"] == 3
+
+
+def test_config_change_reruns_that_stage_and_downstream(tmp_path):
+    calls = []
+    run({"a": {"value": 1}, "b": {"value": 2}}, tmp_path, calls)
+    calls.clear()
+    run({"a": {"value": 1}, "b": {"value": 5}}, tmp_path, calls)
+    assert calls == ["b", "c"]
+
+
+def test_from_and_force(tmp_path):
+    calls = []
+    run({}, tmp_path, calls)
+    calls.clear()
+    run({}, tmp_path, calls, from_stage="b")
+    assert calls == ["b", "c"]
+    calls.clear()
+    run({}, tmp_path, calls, force=True)
+    assert calls == ["a", "b", "c"]
+
+
+def test_only_needs_earlier_outputs(tmp_path):
+    with pytest.raises(RuntimeError, match="never run"):
+        run({}, tmp_path, [], only=["c"])
+    with pytest.raises(ValueError, match="unknown stage"):
+        run({}, tmp_path, [], from_stage="z")
+
+
+def test_failed_stage_is_not_cached(tmp_path):
+    def boom(ctx):
+        raise RuntimeError("boom")
+
+    stages = [Stage("a", lambda ctx: {"ok": 1}, "first"), Stage("b", boom, "fails", needs=("a",))]
+    with pytest.raises(RuntimeError, match="boom"):
+        run_stages(stages, {}, tmp_path, console=Console(quiet=True))
+    assert (tmp_path / "stages" / "a.json").exists() and not (tmp_path / "stages" / "b.json").exists()
