@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from fake_openai_server import FakeOpenAIServer, Reply
 from recon.data.problem import Problem, read_problems, write_jsonl
+from recon.distill import judge
 from recon.distill.cli import app
 from recon.grading import grade
 
@@ -263,6 +264,9 @@ def test_end_to_end_llama_cpp_smollm2(llama_server, tmp_path):
     kept = [r for r in raw if r["verdict"] == "kept"]
     assert sorted(r["id"] for r in sft) == sorted(r["id"] for r in kept)
     by_id = {p.id: p for p in read_problems(data)}
+    for r in raw:  # every recorded verdict is what the shared grader says about the recorded text
+        p = by_id[r["id"]]
+        assert judge(r["text"], r["reasoning"], r["finish_reason"], r["error"], p.gold, p.answer_type, p.choices).verdict == r["verdict"]
     for rec in sft:
         p = by_id[rec["id"]]
         assert rec["prompt"] == p.messages

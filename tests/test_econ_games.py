@@ -362,3 +362,25 @@ def test_feasible_set():
     assert set(hull) == {(F(0), F(5)), (F(5), F(0)), (F(3), F(3)), (F(1), F(1))}
     assert is_feasible(PD, (2, 2)) and is_feasible(PD, (F(5, 2), F(5, 2))) and not is_feasible(PD, (4, 4))
     assert mixed_minmax(PENNIES, 0)[0] == 0 and pure_minmax(PENNIES, 0) == 1
+
+
+def _trees(depth: int):
+    leaf = st.tuples(st.integers(-3, 3), st.integers(-3, 3)).map(Leaf)
+    if depth == 0:
+        return leaf
+    node = st.builds(
+        lambda player, kids: Decision(player, {f"m{k}": c for k, c in enumerate(kids)}),
+        st.integers(0, 1), st.lists(_trees(depth - 1), min_size=1, max_size=3))
+    return st.one_of(leaf, node) if depth < 3 else node
+
+
+@settings(max_examples=150, deadline=None)
+@given(_trees(3))
+def test_spe_strategies_are_nash_equilibria_of_the_induced_normal_form(tree):
+    game, strategies = induced_normal_form(tree)
+    nash = set(pure_nash_equilibria(game))
+    for eq in backward_induction(tree):
+        profile = tuple(strategies[i].index({h: a for h, a in eq.strategy.items() if h in strategies[i][0]})
+                        for i in range(2))
+        assert profile in nash
+    assert set(subgame_perfect_paths(tree)) <= set(nash_outcomes(tree))

@@ -331,3 +331,11 @@ def test_real_smollm2_selfplay_smoke(tmp_path):
     for m in results["games"].values():
         assert 0.0 <= m["ne_rate"]["estimate"] <= 1.0 and m["trials"] == 1
     assert results["model"] == "smollm2" and "| smollm2 |" in (tmp_path / "results.md").read_text()
+
+
+def test_call_seeds_differ_across_calls_and_resumed_sessions():
+    from recon.games.selfplay.runner import call_seed
+
+    seeds = {call_seed(0, session, call) for session in (0, 4, 17) for call in range(50)}
+    assert len(seeds) == 150 and all(0 <= s < 2**31 for s in seeds)
+    assert call_seed(0, 0, 3) == call_seed(0, 0, 3) != call_seed(1, 0, 3)

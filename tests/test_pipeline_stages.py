@@ -70,3 +70,9 @@ def test_failed_stage_is_not_cached(tmp_path):
     with pytest.raises(RuntimeError, match="boom"):
         run_stages(stages, {}, tmp_path, console=Console(quiet=True))
     assert (tmp_path / "stages" / "a.json").exists() and not (tmp_path / "stages" / "b.json").exists()
+
+
+def test_only_runs_a_prefix_without_later_stages(tmp_path):
+    calls = []
+    outputs = run({}, tmp_path, calls, only=["a"])
+    assert calls == ["a"] and set(outputs) == {"a"}

@@ -53,6 +53,7 @@ def tiny_args(model_dir, data, out, **overrides) -> list[str]:
         "learning_rate": "0.05",
         "max_steps": "2",
         "save_steps": "1",
+        "per_device_train_batch_size": "2",
         "logging_steps": "1",
         "report_to": "none",
         **{k: str(v) for k, v in overrides.items()},

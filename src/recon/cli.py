@@ -20,6 +20,8 @@ STAGES: list[tuple[str, str]] = [
     ("recon.games.cli", "games"),
     ("recon.training.cli", "train"),
     ("recon.distill.cli", "distill"),
+    ("recon.pipeline.cli", "pipeline"),
+    ("recon.report.cli", "report"),
 ]
 
 # A single-command stage is a Typer whose callback has `invoke_without_command=True`.

@@ -8,7 +8,10 @@ from typing import Optional
 
 import typer
 
-app = typer.Typer(add_completion=False, help=__doc__)
+app = typer.Typer(
+    add_completion=False,
+    help="Distil teacher chain-of-thought from an OpenAI-compatible server into SFT data (graded, resumable).",
+)
 
 PUBLISHED_TRAIN = "recon-train"
 

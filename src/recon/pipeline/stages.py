@@ -87,6 +87,8 @@ def run_stages(
                 outputs[stage.name] = cached["outputs"]
                 console.print(f"[yellow]! {stage.name}: config changed since it ran; using its old outputs (--only)[/yellow]")
                 continue
+            if not any(name in (only or []) for name in names[index + 1 :]):
+                break
             raise RuntimeError(f"stage {stage.name!r} has never run in {run_dir}; run it first (drop --only)")
         console.rule(f"[bold]{index + 1}/{len(stages)} {stage.name}[/bold] — {stage.description}")
         t0 = time.perf_counter()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 
 @dataclass
@@ -74,22 +73,6 @@ class ReconScriptArguments:
 
 class BatchConfigError(ValueError):
     """A batch configuration that cannot run (refused before loading anything)."""
-
-
-def load_config_file(argv: Sequence[str]) -> dict[str, Any]:
-    """The YAML mapping named by `--config` in argv (empty when there is none)."""
-    import yaml
-
-    argv = list(argv)
-    if "--config" not in argv:
-        return {}
-    index = argv.index("--config")
-    if index + 1 >= len(argv):
-        raise SystemExit("--config needs a YAML file")
-    path = Path(argv[index + 1])
-    if not path.is_file():
-        raise SystemExit(f"config file not found: {path}")
-    return yaml.safe_load(path.read_text()) or {}
 
 
 def parse_args(kind: str, argv: Sequence[str] | None = None):

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from recon.training.args import BatchConfigError, last_checkpoint, parse_args, print_plan, world_size
+from recon.training.args import BatchConfigError, last_checkpoint, parse_args, print_plan
 
 
 def main_for(kind: str, run: Callable, argv: Sequence[str]) -> dict:

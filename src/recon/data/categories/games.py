@@ -394,42 +394,57 @@ DEFECT_STEMS = (
     "escalat", "attack", "shirk", "free-rid", "free rid", "overproduc", "increase production", "dump", "steal",
     "fail", "gambl", "cut cost", "cuts cost", "cost cutter", "low price", "lowers price", "lower their price",
     "independen", "low-pric", "low pric", "roll", "secret", "frantic", "neglect", "own project", "selfish", "leave",
-    "self-interest", "prioritiz", "forgo", "corner",
+    "self-interest", "prioritiz", "forgo", "corner", "withh", "relax", "conflict", "instigat", "individual", "guard", "heavy",
 )
 COOPERATE_STEMS = (
     "cooperat", "collud", "collusi", "collaborat", "honor", "honour", "fulfil", "adhere", "comply", "complies",
     "commit", "maintain", "abide", "shar", "invest", "safe", "passive", "limit", "lock", "keep", "high price",
     "dutiful", "cautious", "stick", "option a", "uphold", "restrain", "trust", "treaty", "pact", "stable", "steady",
     "secur", "preserv", "loyal", "fix price", "set higher", "set high", "sustainabl", "hold", "claim", "certain",
-    "guarantee", "conserv", "protect", "high-pric", "reliabl", "pocket", "avoid", "joint", "respect", "partner", "true to", "by the rules", "contribut", "together", "careful", "moderat", "complian",
+    "guarantee", "conserv", "high-pric", "sustain", "elevat", "integrity", "follow", "positiv", "reliabl", "pocket", "avoid", "joint", "respect", "partner", "true to", "by the rules", "contribut", "together", "careful", "moderat", "complian",
 )
 _MONEY = re.compile(r"(?<![\w.])(-\s?)?\$?\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+|\d+)(?![\w])")
 _DELTA = re.compile(r"discount(?:ed)?(?: factor| rate)?[^.\d]{0,60}?(0?\.\d+|1\.0+)", re.I)
 _NEGATORS = re.compile(r"\b(?:loss|lose|loses|losing|cost|costs|deficit|penalty)\b[^.;,\d]{0,25}$", re.I)
 
 
+def _negated_at(low: str, start: int) -> bool:
+    """Is the action word at `start` negated ('non-undercutting', 'decide not to contribute')?"""
+    return bool(re.search(r"(?:non-?|not |not to |n't |n't to |never |no longer |refuse to |refuses to )$", low[max(0, start - 14): start]))
+
+
+def _sym_role(ctx: str) -> str | None:
+    """The action of a 'both …' cell: the first action named in the clause holding the payoff."""
+    clause = re.split(r"[.;:]\s", ctx)[-1]
+    roles = _roles_in_order(clause)
+    return roles[0] if roles else _role(ctx)
+
+
+def _lower_for_roles(text: str) -> str:
+    """Lower-cased text with words that contain an action stem by accident ('respectively') blanked."""
+    return re.sub(r"respectiv\w*|irrespective", lambda m: " " * len(m.group()), text.lower())
+
+
 def _role(text: str) -> str | None:
     """'D' or 'C' for the action named last in `text` (negations like `non-undercutting` flip it)."""
-    low = text.lower()
+    low = _lower_for_roles(text)
     best, role = -1, None
     for stems, r in ((DEFECT_STEMS, "D"), (COOPERATE_STEMS, "C")):
         for stem in stems:
             for m in re.finditer(re.escape(stem), low):
                 if m.start() > best:
-                    before = low[max(0, m.start() - 8): m.start()]
-                    flip = bool(re.search(r"(non-?|not |n't |never )$", before))
+                    flip = _negated_at(low, m.start())
                     best, role = m.start(), ({"C": "D", "D": "C"}[r] if flip else r)
     return role
 
 
 def _roles_in_order(text: str) -> list[str]:
     """Every action role named in `text`, in order of appearance."""
-    low, hits = text.lower(), []
+    low, hits = _lower_for_roles(text), []
     for stems, r in ((DEFECT_STEMS, "D"), (COOPERATE_STEMS, "C")):
         for stem in stems:
             for m in re.finditer(re.escape(stem), low):
-                before = low[max(0, m.start() - 8): m.start()]
-                flip = bool(re.search(r"(non-?|not |n't |never )$", before))
+                flip = _negated_at(low, m.start())
                 hits.append((m.start(), {"C": "D", "D": "C"}[r] if flip else r))
     hits.sort()
     out: list[str] = []
@@ -471,7 +486,8 @@ def _payoff_numbers(text: str, delta: Fraction | None) -> list[tuple[Fraction, i
 _AGENT = r"(?:firm|company|companies|country|nation|player|corporation|party|business|side|state|bank|store|supplier)"
 _MIXED_CUE = re.compile(
     r"\b(?:one|only one|a single|either)\b[^.;]*\b(?:other|another)\b|\bthe other\b|\bwhile the\b|\bwhereas\b"
-    r"|\bonly one\b|\bone of them\b"
+    r"|\bonly one\b|\bone of them\b|\b(?:if|should|when) one\b"
+    r"|\b(?:a|the) (?:deviating|defecting|cheating|reneging|breaching|deviator|defector)\b"
     rf"|\b{_AGENT}\s+A\b[^.;]*\b{_AGENT}\s+B\b", re.I)
 _SYMMETRIC_CUE = re.compile(r"\bboth\b|\beach\b(?! other)|\bmutual|\bneither\b|\bthey all\b", re.I)
 _CASE_OPENER = re.compile(r"\bif\b|\bwhen\b|\bshould\b|\bin case\b|\bscenario\b", re.I)
@@ -546,7 +562,7 @@ def parse_symmetric_pd(text: str) -> dict[str, Fraction]:
     cells: dict[str, Fraction] = {}
     for kind, ks in groups:
         if kind == "sym":
-            role = _role(contexts[ks[0]])
+            role = _sym_role(contexts[ks[0]])
             if role is None:
                 raise ParseError("cannot tell which symmetric cell a payoff belongs to")
             key = "R" if role == "C" else "P"

@@ -210,7 +210,7 @@ def run_arena(
         "",
         f"Illegal moves: {config.illegal}"
         + (f" (up to {config.max_retries} retries)" if config.illegal == "retry" else " (GTBench: the offender loses)")
-        + f"; MCTS simulations: {config.mcts_simulations}; {config.matches} matches per game and pairing, seats alternating.",
+        + f"; MCTS simulations: {config.mcts_simulations}; {config.matches} match(es) per game and pairing, seats alternating.",
         "NRA: zero-sum games score wins, general-sum games score payoffs; rates with Wilson 95% intervals, "
         "NRA with bootstrap 95% intervals (Overall NRA: mean over games).",
         "",

@@ -4,6 +4,7 @@ are appended to `transcripts.jsonl` at once, and a rerun skips them."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -14,9 +15,6 @@ from recon.games.selfplay.episode import Ask, play_trial
 from recon.games.selfplay.metrics import game_metrics, markdown, score_trial, table4
 
 TRANSCRIPTS, RESULTS_JSON, RESULTS_MD, CONFIG = "transcripts.jsonl", "results.json", "results.md", "config.json"
-# Call k samples with seed `seed + k * SEED_STRIDE` (backends add the sample index), so a retry never
-# repeats the seed, and so the sample, of an earlier attempt at the same prompt.
-SEED_STRIDE = 100_003
 # Settings that change how trials are played: a resumed run must use the same ones.
 _PLAY_SETTINGS = ("temperature", "top_p", "max_tokens", "max_retries", "negotiation_rounds", "seed")
 
@@ -99,8 +97,16 @@ def _requests(pending: dict[Any, list[Ask]], batch_size: int) -> list[tuple[str,
     ]
 
 
+def call_seed(seed: int, session: int, call: int) -> int:
+    """The seed of one backend call (backends add the sample index): distinct for every call of a run and
+    for every resumed session (`session` = trials finished before it), so neither a retry nor a replayed
+    trial repeats an earlier sample of the same prompt."""
+    digest = hashlib.sha256(f"{seed}/{session}/{call}".encode()).hexdigest()
+    return int(digest[:8], 16) & 0x7FFFFFFF
+
+
 def _answer(
-    backend: Any, pending: dict[Any, list[Ask]], config: SelfPlayConfig, call: int, progress: Any = None
+    backend: Any, pending: dict[Any, list[Ask]], config: SelfPlayConfig, session: int, call: int, progress: Any = None
 ) -> tuple[dict, int]:
     """One completion per open question; calls group requests with the same sample count.
     `progress(prompts, tokens)` is handed to the backend."""
@@ -120,7 +126,7 @@ def _answer(
                 temperature=config.temperature,
                 top_p=config.top_p,
                 n=n,
-                seed=config.seed + call * SEED_STRIDE,
+                seed=call_seed(config.seed, session, call),
                 stop_at_answer=False,
             )
             call += 1
@@ -159,6 +165,7 @@ def run_selfplay(
     _check_resume(out_dir, config, backend_info)
     transcripts = out_dir / TRANSCRIPTS
     done = load_transcripts(transcripts)
+    session = len(done)
     by_name = {g.name: g for g in games}
     todo = [(g.name, t) for g in games for t in range(config.trials) if (g.name, t) not in done]
 
@@ -174,7 +181,7 @@ def run_selfplay(
             bar.set_postfix(generated, refresh=True)
 
         while pending:
-            replies, call = _answer(backend, pending, config, call, on_progress)
+            replies, call = _answer(backend, pending, config, session, call, on_progress)
             for key in list(pending):
                 try:
                     pending[key] = trials[key].send(replies[key])

@@ -1,0 +1,42 @@
+"""`recon pipeline --preset cpu-demo`: the main job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+app = typer.Typer(help="Run the whole loop: verified data, SFT, GRPO, evaluation, games, report.")
+
+
+@app.callback(invoke_without_command=True)
+def pipeline(
+    preset: str = typer.Option("cpu-demo", "--preset", help="A preset in recipes/presets (cpu-demo, paper, …) or a YAML path."),
+    run_dir: Optional[Path] = typer.Option(None, "--run-dir", help="Run folder (default: runs/<preset>)."),
+    from_stage: Optional[str] = typer.Option(None, "--from", help="Rerun this stage and everything after it."),
+    only: Optional[List[str]] = typer.Option(None, "--only", help="Run only these stages (repeatable)."),
+    force: bool = typer.Option(False, "--force", help="Rerun every stage."),
+    overrides: Optional[List[str]] = typer.Option(None, "--set", help="Override a preset value: key.sub=value (YAML)."),
+) -> None:
+    """Stages are cached by their configuration: a rerun skips finished stages."""
+    import time
+
+    from rich.console import Console
+    from rich.panel import Panel
+
+    from recon.pipeline.run import load_preset, run_pipeline
+
+    console = Console()
+    config = load_preset(preset, overrides)
+    folder = run_dir or Path("runs") / config["name"]
+    started = time.perf_counter()
+    outputs = run_pipeline(config, folder, from_stage=from_stage, force=force, only=only, console=console)
+    minutes = (time.perf_counter() - started) / 60
+    lines = [f"run folder: {folder}", f"wall time: {minutes:.1f} min"]
+    for entry in outputs.get("eval", {}).get("runs", []):
+        acc = entry.get("accuracy")
+        lines.append(f"{entry['model']:>5} on {entry['dataset']:<10} accuracy {'—' if acc is None else f'{100 * acc:.1f}%'}")
+    if "report" in outputs:
+        lines.append(f"report: {outputs['report']['markdown']}")
+    console.print(Panel("\n".join(lines), title="Recon pipeline", expand=False))

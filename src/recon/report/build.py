@@ -1,0 +1,344 @@
+"""`recon report RUN_DIR [RUN_DIR …]`: one markdown + self-contained HTML report with PNG figures,
+every number read from the run folders' JSON files."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from recon.report.behaviour import BehaviourTagger
+from recon.report.figures import plot_grouped_bars, plot_training_curves
+
+STAGE_ORDER = ("base", "sft", "grpo")
+BASELINES = ("majority", "option_1", "random")
+
+
+@dataclass
+class RunData:
+    """What one pipeline run folder holds, loaded from its JSON files."""
+
+    name: str
+    root: Path
+    pipeline: dict[str, Any]
+    build: dict[str, Any] | None = None
+    logs: dict[str, list[dict]] = field(default_factory=dict)
+    evals: list[dict[str, Any]] = field(default_factory=list)
+    selfplay: list[dict[str, Any]] = field(default_factory=list)
+    arena: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+
+
+def _log_history(train_dir: Path) -> list[dict]:
+    """HF Trainer log history: the final `trainer_state.json`, else the latest checkpoint's."""
+    candidates = [train_dir / "trainer_state.json"] + sorted(
+        train_dir.glob("checkpoint-*/trainer_state.json"), key=lambda p: int(p.parent.name.split("-")[-1]), reverse=True
+    )
+    for path in candidates:
+        state = _read_json(path)
+        if state:
+            return state.get("log_history", [])
+    return []
+
+
+def load_run(root: Path) -> RunData:
+    pipeline = _read_json(root / "pipeline.json")
+    if pipeline is None:
+        raise FileNotFoundError(f"{root} is not a pipeline run folder (no pipeline.json)")
+    stages = pipeline.get("stages", {})
+    run = RunData(root.name, root, pipeline)
+    if "data" in stages:
+        run.build = _read_json(Path(stages["data"]["dir"]) / "build_report.json")
+    for kind in ("sft", "grpo"):
+        if kind in stages:
+            run.logs[kind] = _log_history(Path(stages[kind]["checkpoint"]))
+    for entry in stages.get("eval", {}).get("runs", []):
+        results = _read_json(Path(entry["dir"]) / "results.json")
+        if results:
+            run.evals.append({**entry, "results": results})
+    for kind in ("selfplay", "arena"):
+        for entry in stages.get("games", {}).get(kind, []):
+            results = _read_json(Path(entry["dir"]) / "results.json")
+            if results:
+                getattr(run, kind).append({**entry, "results": results})
+    return run
+
+
+def _pct(x: float | None, digits: int = 1) -> str:
+    return "—" if x is None else f"{100 * x:.{digits}f}"
+
+
+def _ci(metrics: dict) -> str:
+    low, high = metrics.get("ci95") or (None, None)
+    return "" if low is None else f" [{_pct(low, 0)}–{_pct(high, 0)}]"
+
+
+def _label(run: RunData, model: str, many: bool) -> str:
+    return f"{run.name}/{model}" if many else model
+
+
+def _sorted_models(entries: list[dict]) -> list[str]:
+    models = {e["model"] for e in entries}
+    return [m for m in STAGE_ORDER if m in models] + sorted(models - set(STAGE_ORDER))
+
+
+# ------------------------------------------------------------------ sections
+
+
+def audit_section(run: RunData) -> list[str]:
+    if not run.build:
+        return []
+    audit = run.build.get("published_audit", {})
+    verdicts = ["agree", "disagree", "ambiguous", "ill_posed", "unparsed", "not_computable"]
+    lines = ["## Data: audit of the published labels and the verified splits", ""]
+    lines.append("Published items re-derived by the exact solvers (train + eval):")
+    lines += ["", "| category | " + " | ".join(verdicts) + " | agreement |", "|---" * (len(verdicts) + 2) + "|"]
+    categories = sorted({c for split in audit.values() for c in split})
+    for c in categories:
+        counts = {v: sum(audit.get(s, {}).get(c, {}).get(v, 0) for s in ("train", "eval")) for v in verdicts}
+        judged = sum(counts[v] for v in ("agree", "disagree", "ambiguous", "ill_posed"))
+        agreement = _pct(counts["agree"] / judged) if judged else "—"
+        lines.append(f"| {c} | " + " | ".join(str(counts[v]) for v in verdicts) + f" | {agreement} |")
+    counts = run.build.get("counts", {})
+    if counts:
+        lines += ["", "Verified splits (published kept + generated):", "", "| split | published | generated |", "|---|---:|---:|"]
+        for split, per_cat in counts.items():
+            pub = sum(v.get("published", 0) for v in per_cat.values())
+            gen = sum(v.get("generated", 0) for v in per_cat.values())
+            lines.append(f"| {split} | {pub} | {gen} |")
+    overlap = run.build.get("eval_overlap_with_training", {})
+    if overlap:
+        worst = max((v.get("exact", 0) + v.get("near", 0)) for v in overlap.values())
+        lines += ["", f"Exact or near-duplicate overlap between the verified eval and any training file: {worst}."]
+    return lines + [""]
+
+
+def table3_section(runs: list[RunData], many: bool) -> tuple[list[str], dict]:
+    """Accuracy by stage on both eval sets, beside the trivial baselines."""
+    lines = [
+        "## Accuracy by stage (the paper's Table 3, with verified and permutation columns)",
+        "",
+        "| model | Recon-Eval acc. % [95% CI] | verified acc. % [95% CI] | verified, correct under all option orders % | verified format failures % | verified parse failures % |",
+        "|---|---|---|---|---|---|",
+    ]
+    per_category: dict[str, dict[str, float | None]] = {}
+    baselines: dict[str, dict] = {}
+    for run in runs:
+        by_key = {(e["model"], e["dataset"]): e["results"] for e in run.evals}
+        for model in _sorted_models(run.evals):
+            pub, ver = by_key.get((model, "recon-eval")), by_key.get((model, "verified"))
+            cells = [
+                (_pct(pub["overall"]["accuracy"]) + _ci(pub["overall"])) if pub else "—",
+                (_pct(ver["overall"]["accuracy"]) + _ci(ver["overall"])) if ver else "—",
+                _pct(ver["overall"].get("circular_accuracy")) if ver else "—",
+                _pct(ver["overall"].get("format_failure_rate")) if ver else "—",
+                _pct(ver["overall"].get("parse_failure_rate")) if ver else "—",
+            ]
+            lines.append(f"| {_label(run, model, many)} | " + " | ".join(cells) + " |")
+            if ver:
+                per_category[_label(run, model, many)] = {c: m["accuracy"] for c, m in ver["categories"].items()}
+            for name, res in (("recon-eval", pub), ("verified", ver)):
+                if res and res["overall"].get("baselines"):
+                    baselines[name] = res
+    for baseline in BASELINES:
+        pub = (baselines.get("recon-eval") or {}).get("overall", {}).get("baselines") or {}
+        ver = (baselines.get("verified") or {}).get("overall", {}).get("baselines") or {}
+        if pub or ver:
+            lines.append(f"| *baseline: {baseline}* | {_pct(pub.get(baseline))} | {_pct(ver.get(baseline))} | | | |")
+    reference = {}
+    if "verified" in baselines:
+        reference = {
+            c: max((v for k, v in (m.get("baselines") or {}).items() if v is not None and k != "random"), default=None)
+            for c, m in baselines["verified"]["categories"].items()
+        }
+    return lines + [""], {"per_category": per_category, "reference": reference}
+
+
+def category_section(per_category: dict[str, dict[str, float | None]], reference: dict) -> list[str]:
+    if not per_category:
+        return []
+    models = list(per_category)
+    categories = sorted({c for v in per_category.values() for c in v})
+    lines = ["## Accuracy by category on the verified eval (%)", "", "| category | " + " | ".join(models) + " | best trivial baseline |"]
+    lines.append("|---" * (len(models) + 2) + "|")
+    for c in categories:
+        lines.append(f"| {c} | " + " | ".join(_pct(per_category[m].get(c)) for m in models) + f" | {_pct(reference.get(c))} |")
+    return lines + [""]
+
+
+def table4_section(runs: list[RunData], many: bool) -> tuple[list[str], dict]:
+    entries = [(run, e) for run in runs for e in run.selfplay]
+    if not entries:
+        return [], {}
+    games = list(entries[0][1]["results"]["games"])
+    labels = [_label(run, e["model"], many) for run, e in entries]
+    lines = ["## Self-play equilibrium rate (the paper's Table 4, %)", ""]
+    lines.append("| game | kind | " + " | ".join(labels) + " |")
+    lines.append("|---" * (len(labels) + 2) + "|")
+    rates: dict[str, dict[str, float | None]] = {label: {} for label in labels}
+    for g in games:
+        first = entries[0][1]["results"]["games"][g]
+        row = []
+        for (run, e), label in zip(entries, labels):
+            m = e["results"]["games"].get(g)
+            estimate = m["ne_rate"]["estimate"] if m else None
+            rates[label][g] = estimate
+            row.append(_pct(estimate) + (f" (fail {_pct(m['failure_rate']['estimate'], 0)})" if m and m["failures"] else ""))
+        lines.append(f"| {first['title']} | {first['kind']} | " + " | ".join(row) + " |")
+    for part in ("simultaneous", "sequential", "overall"):
+        lines.append(
+            f"| **{part} average** | | " + " | ".join(_pct((e["results"]["table4"].get(part) or {}).get("estimate")) for _, e in entries) + " |"
+        )
+    trials = entries[0][1]["results"]["config"]["trials"]
+    lines += ["", f"{trials} trials per game and model; a failed trial (no parsable move after retries) counts as a miss.", ""]
+    return lines, rates
+
+
+def table5_section(runs: list[RunData], many: bool) -> list[str]:
+    entries = [(run, e) for run in runs for e in run.arena]
+    if not entries:
+        return []
+    lines = ["## Arena (the paper's Table 5): win rate % / NRA by opponent", ""]
+    opponents = sorted({o for _, e in entries for o in e["results"]["summary"][e["results"]["player"]]})
+    lines.append("| model | game | " + " | ".join(f"vs {o}" for o in opponents) + " |")
+    lines.append("|---" * (len(opponents) + 2) + "|")
+    for run, e in entries:
+        summary = e["results"]["summary"][e["results"]["player"]]
+        for game in e["results"]["games"] + ["overall"]:
+            cells = []
+            for o in opponents:
+                row = summary.get(o, {}).get("games", {}).get(game) if game != "overall" else summary.get(o, {}).get("overall")
+                cells.append("—" if not row else f"{_pct(row['win_rate']['estimate'], 0)} / {row['nra']['estimate']:+.2f}")
+            lines.append(f"| {_label(run, e['model'], many)} | {'**overall**' if game == 'overall' else game} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def _eval_traces(run: RunData, model: str) -> Iterator[tuple[str, str]]:
+    for e in run.evals:
+        if e["model"] == model:
+            path = Path(e["dir"]) / "samples.jsonl"
+            if path.exists():
+                for line in path.read_text().splitlines():
+                    rec = json.loads(line)
+                    yield f"{e['dataset']}:{rec['key']}", (rec.get("reasoning") or "") + (rec.get("completion") or "")
+
+
+def _game_traces(run: RunData, model: str) -> Iterator[tuple[str, str]]:
+    for e in run.selfplay:
+        if e["model"] == model:
+            path = Path(e["dir"]) / "transcripts.jsonl"
+            if path.exists():
+                for line in path.read_text().splitlines():
+                    rec = json.loads(line)
+                    for i, turn in enumerate(rec.get("turns", [])):
+                        yield f"{rec.get('game')}#{rec.get('trial')}.{i}", (turn.get("reasoning") or "") + (turn.get("reply") or "")
+
+
+def behaviour_section(runs: list[RunData], many: bool, tagger: BehaviourTagger) -> tuple[list[str], dict]:
+    rows, data = [], {}
+    for run in runs:
+        for model in _sorted_models(run.evals + run.selfplay):
+            for source, traces in (("eval", _eval_traces(run, model)), ("games", _game_traces(run, model))):
+                summary = tagger.summarize(traces)
+                if summary["traces"]:
+                    label = _label(run, model, many)
+                    data[f"{label}:{source}"] = summary
+                    rows.append((label, source, summary))
+    if not rows:
+        return [], data
+    tags = list(tagger.patterns)
+    lines = [
+        "## Reasoning behaviour (the paper's §5.4)",
+        "",
+        "Share of traces (%) that name a solution concept, enumerate branches or subgames, or revise themselves; "
+        "patterns in `recon.report.behaviour` (configurable with `--tags FILE.yaml`).",
+        "",
+        "| model | traces | n | " + " | ".join(tags) + " |",
+        "|---" * (len(tags) + 3) + "|",
+    ]
+    for label, source, summary in rows:
+        lines.append(f"| {label} | {source} | {summary['traces']} | " + " | ".join(_pct(summary["share"][t]) for t in tags) + " |")
+    examples = [(label, source, t, ex) for label, source, s in rows for t in tags for ex in s["examples"][t][:1]]
+    if examples:
+        lines += ["", "Examples (trace id: excerpt):", ""]
+        lines += [f"- {label} {source}, *{t}* — `{ex['id']}`: “{ex['excerpt']}”" for label, source, t, ex in examples[:12]]
+    return lines + [""], data
+
+
+# ------------------------------------------------------------------ assembly
+
+
+def build_report(run_dirs: list[Path], out_dir: Path, tagger: BehaviourTagger | None = None) -> dict[str, Path]:
+    """Write `index.md`, `index.html`, `report.json` and PNG figures into `out_dir`."""
+    runs = [load_run(Path(d)) for d in run_dirs]
+    many = len(runs) > 1
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tagger = tagger or BehaviourTagger()
+    lines = ["# Recon report", ""]
+    for run in runs:
+        preset = run.pipeline.get("preset", {})
+        lines.append(f"Run `{run.name}`: preset `{preset.get('name')}`, model `{preset.get('model')}`, think `{preset.get('think')}`, "
+                     f"seed {preset.get('seed')}, {run.pipeline.get('seconds', 0) / 60:.1f} min of stages in its last invocation.")
+    lines.append("")
+    figures: dict[str, Path] = {}
+    for run in runs:
+        lines += audit_section(run)
+    t3, acc = table3_section(runs, many)
+    lines += t3
+    lines += category_section(acc["per_category"], acc["reference"])
+    bars = plot_grouped_bars(acc["per_category"], out_dir / "accuracy_by_category.png", "Verified-eval accuracy by category and stage",
+                             "accuracy (%)", "category", reference=acc["reference"])
+    if bars:
+        figures["accuracy_by_category"] = bars
+        lines += ["![Accuracy by category](accuracy_by_category.png)", ""]
+    for run in runs:
+        curves = plot_training_curves(run.logs.get("sft", []), run.logs.get("grpo", []), out_dir / f"training_curves_{run.name}.png")
+        if curves:
+            figures[f"training_curves_{run.name}"] = curves
+            lines += ["## Training curves" + (f" ({run.name})" if many else ""), "", f"![Training curves]({curves.name})", ""]
+    t4, rates = table4_section(runs, many)
+    lines += t4
+    eq = plot_grouped_bars(rates, out_dir / "equilibrium_rate_by_game.png", "Self-play NE rate by game and model", "NE rate (%)", "game")
+    if eq:
+        figures["equilibrium_rate_by_game"] = eq
+        lines += ["![NE rate by game](equilibrium_rate_by_game.png)", ""]
+    lines += table5_section(runs, many)
+    behaviour_lines, behaviour = behaviour_section(runs, many, tagger)
+    lines += behaviour_lines
+    markdown_text = "\n".join(lines)
+    md_path = out_dir / "index.md"
+    md_path.write_text(markdown_text)
+    html_path = out_dir / "index.html"
+    html_path.write_text(_html(markdown_text, out_dir))
+    json_path = out_dir / "report.json"
+    json_path.write_text(json.dumps({"runs": [r.name for r in runs], "accuracy_by_category": acc, "ne_rates": rates,
+                                     "behaviour": behaviour, "figures": {k: v.name for k, v in figures.items()}}, indent=2, default=str))
+    return {"markdown": md_path, "html": html_path, "json": json_path, **figures}
+
+
+def _html(markdown_text: str, folder: Path) -> str:
+    """Self-contained HTML: the markdown rendered, figures inlined as data URIs."""
+    import markdown
+
+    body = markdown.markdown(markdown_text, extensions=["tables"])
+
+    def inline(match: re.Match) -> str:
+        path = folder / match.group(1)
+        if not path.exists():
+            return match.group(0)
+        return f'src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}"'
+
+    body = re.sub(r'src="([^"]+\.png)"', inline, body)
+    style = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
+             "table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px solid #ccc;padding:4px 8px}"
+             "th{background:#f3f3f3}img{max-width:100%}code{background:#f6f6f6;padding:0 3px}")
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>Recon report</title><style>{style}</style></head><body>{body}</body></html>"

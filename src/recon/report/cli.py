@@ -1,0 +1,29 @@
+"""`recon report RUN_DIR [RUN_DIR …]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+app = typer.Typer(help="Write the report (markdown, HTML, PNG figures) for one or more pipeline runs.")
+
+
+@app.callback(invoke_without_command=True)
+def report(
+    run_dirs: List[Path] = typer.Argument(..., help="Pipeline run folders (each holds pipeline.json)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: RUN_DIR/report for one run)."),
+    tags: Optional[Path] = typer.Option(None, "--tags", help="YAML mapping behaviour tag → list of regexes."),
+) -> None:
+    """Tables 3–5, per-category accuracy, training curves, equilibrium rates and reasoning behaviour."""
+    from recon.report.behaviour import BehaviourTagger
+    from recon.report.build import build_report
+
+    if out is None:
+        if len(run_dirs) > 1:
+            raise typer.BadParameter("several runs need --out")
+        out = run_dirs[0] / "report"
+    tagger = BehaviourTagger.from_yaml(tags) if tags else None
+    paths = build_report(run_dirs, out, tagger)
+    typer.echo(f"report: {paths['markdown']} and {paths['html']}")
