@@ -180,6 +180,21 @@ def test_parser_edge_cases(name, reply, moves, expected):
     assert parse_in(name, reply, moves) == expected
 
 
+def test_strict_parsing_reads_only_tags():
+    g = GAMES["pig"]
+    game = g.load(0)
+    state = game.new_initial_state()
+    legal = state.legal_actions()
+    labels = {a: g.label(state, 0, a) for a in legal}
+    table = g.key_table(game, state, 0)
+    reply = "You can choose to roll a six-sided die."
+    assert parse_action(reply, table, legal, labels).status == "ok"
+    assert parse_action(reply, table, legal, labels, strict=True).status == "unparsable"
+    assert parse_action("I <Stop>", table, legal, labels, strict=True).action == 1
+    record = play_match(g, (llm([reply]), RandomAgent()), seed=0, strict_tags=True)
+    assert record["forfeit"]["status"] == "unparsable"
+
+
 # --- illegal moves -------------------------------------------------------------------------------
 
 

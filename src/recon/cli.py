@@ -13,7 +13,8 @@ app = typer.Typer(
     add_completion=False,
 )
 
-# (module holding a typer `app`, command name). Each stage registers itself here with one line.
+# (module, command name). A module exposes either `app` (a Typer group of sub-commands) or
+# `command` (a single command function). Each stage registers itself here with one line.
 STAGES: list[tuple[str, str]] = [
     ("recon.data.cli", "data"),
     ("recon.evaluation.cli", "eval"),
@@ -24,9 +25,12 @@ STAGES: list[tuple[str, str]] = [
     ("recon.report.cli", "report"),
 ]
 
-# A single-command stage is a Typer whose callback has `invoke_without_command=True`.
-for module_name, command in STAGES:
-    app.add_typer(importlib.import_module(module_name).app, name=command)
+for module_name, name in STAGES:
+    module = importlib.import_module(module_name)
+    if hasattr(module, "command"):
+        app.command(name)(module.command)
+    else:
+        app.add_typer(module.app, name=name)
 
 if __name__ == "__main__":
     app()

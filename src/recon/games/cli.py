@@ -58,6 +58,7 @@ def arena(
     cot: bool = typer.Option(False, help="Chain-of-thought player (reason, then `Action: <…>`)."),
     illegal: str = typer.Option("forfeit", help="forfeit (GTBench: the offender loses) or retry (with feedback)."),
     max_retries: int = typer.Option(2, min=0, help="Re-asks after an illegal or unparsable reply under `retry`."),
+    strict_tags: bool = typer.Option(False, help="Accept only tagged actions (no bare `roll`/`C1R1` in prose)."),
     temperature: float = typer.Option(0.0, min=0.0),
     max_tokens: int = typer.Option(128, min=1, help="Completion budget per move (prompt agent)."),
     cot_max_tokens: int = typer.Option(1024, min=1, help="Completion budget per move (CoT agents)."),
@@ -73,6 +74,7 @@ def arena(
 
     arena_command(
         model, backend, games, opponents, out, option, opponent_option, cot=cot, matches=matches,
-        mcts_simulations=mcts_simulations, illegal=illegal, max_retries=max_retries, temperature=temperature,
-        max_tokens=max_tokens, cot_max_tokens=cot_max_tokens, think=think, round_robin=round_robin, seed=seed,
+        mcts_simulations=mcts_simulations, illegal=illegal, max_retries=max_retries, strict_tags=strict_tags,
+        temperature=temperature, max_tokens=max_tokens, cot_max_tokens=cot_max_tokens, think=think,
+        round_robin=round_robin, seed=seed,
     )

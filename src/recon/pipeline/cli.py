@@ -7,11 +7,7 @@ from typing import List, Optional
 
 import typer
 
-app = typer.Typer(help="Run the whole loop: verified data, SFT, GRPO, evaluation, games, report.")
-
-
-@app.callback(invoke_without_command=True)
-def pipeline(
+def command(
     preset: str = typer.Option("cpu-demo", "--preset", help="A preset in recipes/presets (cpu-demo, paper, …) or a YAML path."),
     run_dir: Optional[Path] = typer.Option(None, "--run-dir", help="Run folder (default: runs/<preset>)."),
     from_stage: Optional[str] = typer.Option(None, "--from", help="Rerun this stage and everything after it."),
@@ -19,7 +15,9 @@ def pipeline(
     force: bool = typer.Option(False, "--force", help="Rerun every stage."),
     overrides: Optional[List[str]] = typer.Option(None, "--set", help="Override a preset value: key.sub=value (YAML)."),
 ) -> None:
-    """Stages are cached by their configuration: a rerun skips finished stages."""
+    """Run the whole loop: verified data, SFT, GRPO, evaluation, games, report.
+
+    Stages are cached by their configuration: a rerun skips finished stages."""
     import time
 
     from rich.console import Console

@@ -71,6 +71,12 @@ def run_stages(
     keys: dict[str, str] = {}
     rerun_from = names.index(from_stage) if from_stage else (0 if force else len(names))
     started = time.perf_counter()
+
+    def write_manifest() -> None:
+        # Written before each stage runs, so a stage (the report) can read what came before it.
+        manifest = {"preset": preset, "stages": outputs, "keys": keys, "seconds": time.perf_counter() - started}
+        (run_dir / "pipeline.json").write_text(json.dumps(manifest, indent=2, default=str))
+
     for index, stage in enumerate(stages):
         config = preset.get(stage.name) or {}
         key = stage_key(stage, config, preset, {n: keys[n] for n in stage.needs if n in keys})
@@ -90,6 +96,7 @@ def run_stages(
             if not any(name in (only or []) for name in names[index + 1 :]):
                 break
             raise RuntimeError(f"stage {stage.name!r} has never run in {run_dir}; run it first (drop --only)")
+        write_manifest()
         console.rule(f"[bold]{index + 1}/{len(stages)} {stage.name}[/bold] — {stage.description}")
         t0 = time.perf_counter()
         ctx = StageContext(run_dir, config, preset, outputs, console)
@@ -100,8 +107,5 @@ def run_stages(
         console.print(f"[green]✓ {stage.name}[/green] in {seconds:.0f} s")
         # Everything after a stage that ran must run again: its inputs changed.
         rerun_from = min(rerun_from, index + 1)
-    total = time.perf_counter() - started
-    (run_dir / "pipeline.json").write_text(
-        json.dumps({"preset": preset, "stages": outputs, "keys": keys, "seconds": total}, indent=2, default=str)
-    )
+    write_manifest()
     return outputs

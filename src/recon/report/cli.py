@@ -7,16 +7,13 @@ from typing import List, Optional
 
 import typer
 
-app = typer.Typer(help="Write the report (markdown, HTML, PNG figures) for one or more pipeline runs.")
-
-
-@app.callback(invoke_without_command=True)
-def report(
+def command(
     run_dirs: List[Path] = typer.Argument(..., help="Pipeline run folders (each holds pipeline.json)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: RUN_DIR/report for one run)."),
     tags: Optional[Path] = typer.Option(None, "--tags", help="YAML mapping behaviour tag → list of regexes."),
 ) -> None:
-    """Tables 3–5, per-category accuracy, training curves, equilibrium rates and reasoning behaviour."""
+    """Write the report (markdown, HTML, PNG figures) for one or more pipeline runs: Tables 3–5,
+    per-category accuracy, training curves, equilibrium rates and reasoning behaviour."""
     from recon.report.behaviour import BehaviourTagger
     from recon.report.build import build_report
 

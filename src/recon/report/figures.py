@@ -43,6 +43,7 @@ def plot_training_curves(sft_log: Sequence[Mapping], grpo_log: Sequence[Mapping]
         ax.set_title(title)
         ax.set_xlabel("optimizer step")
         ax.set_ylabel(ylabel)
+        ax.ticklabel_format(axis="y", useOffset=False)
         ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

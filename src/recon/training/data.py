@@ -106,6 +106,8 @@ class OptionReshuffler:
             raise ValueError("problem ids must be unique to re-shuffle options per epoch")
         self.seed = seed
         self.epoch = 0
+        for problem in problems:  # fail now, not mid-epoch, on a prompt whose options cannot be rewritten
+            self.shuffled(problem)
         self.dataset = grpo_dataset(problems)
         self.dataset.set_transform(self._transform)
 

@@ -38,7 +38,9 @@ def _feedback(parsed: ParsedAction, actions: str) -> str:
     return f"{what} Your legal actions: {actions}\n\nReply with exactly one legal action, written with its angle brackets."
 
 
-def _llm_decision(agent: Agent, turn: Turn, table, seed: int, illegal: IllegalRule, max_retries: int) -> dict:
+def _llm_decision(
+    agent: Agent, turn: Turn, table, seed: int, illegal: IllegalRule, max_retries: int, strict: bool
+) -> dict:
     prompt = agent.prompt(turn)
     messages = [{"role": "user", "content": prompt}]
     attempts = []
@@ -49,7 +51,7 @@ def _llm_decision(agent: Agent, turn: Turn, table, seed: int, illegal: IllegalRu
         if completion.error:
             parsed = ParsedAction("unparsable", None, None, f"backend error: {completion.error}")
         else:
-            parsed = parse_action(completion.full_text, table, turn.legal, turn.labels)
+            parsed = parse_action(completion.full_text, table, turn.legal, turn.labels, strict=strict)
         attempts.append(
             {
                 "reply": completion.text,
@@ -84,13 +86,15 @@ def play_match(
     seed: int,
     illegal: IllegalRule = "forfeit",
     max_retries: int = 2,
+    strict_tags: bool = False,
 ) -> dict:
     """Play to the end (or to a forfeit) and return the match record: seats, returns, winner, every
     move with prompts and replies for LLM agents.
 
     Under `forfeit` (GTBench's rule) the first unparsable or illegal reply ends the match as the
     offender's loss; under `retry` the agent is told what was wrong and asked again, up to
-    `max_retries` times, before the same forfeit applies.
+    `max_retries` times, before the same forfeit applies. `strict_tags` accepts only tagged actions
+    (no bare labels in prose).
     """
     if illegal not in ILLEGAL_RULES:
         raise ValueError(f"illegal must be one of {ILLEGAL_RULES}, got {illegal!r}")
@@ -142,7 +146,7 @@ def play_match(
                 )
                 table = _key_table(arena_game, game, state, player, tables)
                 result = _llm_decision(
-                    agent, turn, table, derive_seed(seed, decision_index), illegal, max_retries
+                    agent, turn, table, derive_seed(seed, decision_index), illegal, max_retries, strict_tags
                 )
                 parsed = result["parsed"]
                 bad_replies[player] += sum(a["status"] != "ok" for a in result["attempts"])

@@ -1,8 +1,8 @@
 """Read an agent's reply as a game action: the last action tag outside the thinking block decides.
 
 A tag that names a move of the game but not a legal one now is `illegal`; a reply with no tag that
-names a move is `unparsable`. Without any such tag, a bare legal label (`C2R1`, `pile:2, take:1`)
-mentioned outside thinking is accepted, the last mention winning.
+names a move is `unparsable`. Without any such tag, a bare legal label (`C2R1`, `pile:2, take:1`,
+`roll`) mentioned outside thinking is accepted, the last mention winning, unless parsing is strict.
 """
 
 from __future__ import annotations
@@ -49,12 +49,13 @@ def parse_action(
     key_table: dict[str, list[int]],
     legal: Iterable[int],
     labels: dict[int, str] | None = None,
+    strict: bool = False,
 ) -> ParsedAction:
     """Map a reply to a legal action id.
 
     `key_table` maps tag keys (`recon.games.arena.games.action_key`) to action ids for every move of
     the game (aliases included); `labels` are the legal actions' canonical tags, used for the bare
-    fallback.
+    fallback, which `strict=True` turns off (tags only).
     """
     legal = set(legal)
     if not text or not text.strip():
@@ -71,7 +72,7 @@ def parse_action(
             return ParsedAction("ok", playable[0], f"<{tag}>", "tag")
         return ParsedAction("illegal", None, f"<{tag}>", "the tagged move is not legal now")
     best: tuple[int, int, int] | None = None
-    for action, label in (labels or {}).items():
+    for action, label in ({} if strict else labels or {}).items():
         body = label.strip("<>")
         if body.isdigit():
             continue

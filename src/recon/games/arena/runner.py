@@ -26,12 +26,14 @@ CONFIG = "config.json"
 @dataclass
 class ArenaConfig:
     """Arena settings. `matches` is per game and pairing (seats alternate, so an even number gives each
-    agent each seat equally often). `illegal`: `forfeit` (GTBench) or `retry` with `max_retries`."""
+    agent each seat equally often). `illegal`: `forfeit` (GTBench) or `retry` with `max_retries`;
+    `strict_tags` reads only tagged actions (no bare labels such as `roll` in prose)."""
 
     matches: int = 10
     mcts_simulations: int = 1000
     illegal: str = "forfeit"
     max_retries: int = 2
+    strict_tags: bool = False
     seed: int = 0
     round_robin: bool = False
     temperature: float = 0.0
@@ -182,6 +184,7 @@ def run_arena(
                 seed=m["seed"],
                 illegal=config.illegal,
                 max_retries=config.max_retries,
+                strict_tags=config.strict_tags,
             )
             record = {"key": m["key"], "pair": m["pair"], "index": m["index"], **record}
             sink.write(json.dumps(record) + "\n")
@@ -210,6 +213,7 @@ def run_arena(
         "",
         f"Illegal moves: {config.illegal}"
         + (f" (up to {config.max_retries} retries)" if config.illegal == "retry" else " (GTBench: the offender loses)")
+        + ("; tags only" if config.strict_tags else "; bare labels accepted when no tag")
         + f"; MCTS simulations: {config.mcts_simulations}; {config.matches} match(es) per game and pairing, seats alternating.",
         "NRA: zero-sum games score wins, general-sum games score payoffs; rates with Wilson 95% intervals, "
         "NRA with bootstrap 95% intervals (Overall NRA: mean over games).",

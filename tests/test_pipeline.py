@@ -1,0 +1,97 @@
+"""The whole pipeline on the tiny model with minimal sizes, then the report from its JSON."""
+
+import json
+import re
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from recon.cli import app
+from recon.pipeline.run import apply_override, load_preset
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tiny_model_dir, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("pipeline-run")
+    preset = load_preset("cpu-demo")
+    preset.update(model=str(tiny_model_dir), name="tiny")
+    preset["data"] = {"generated_per_category": 4, "eval_generated_per_category": 2, "sft_per_category": 1}
+    train_args = {"max_steps": 2, "save_steps": 2, "max_train_samples": 8, "heldout_size": 0, "logging_steps": 1}
+    preset["sft"]["args"] = {**train_args, "max_length": 256}
+    preset["grpo"]["args"] = {**train_args, "max_steps": 1, "save_steps": 1, "max_completion_length": 16}
+    preset["eval"] = {
+        "backend": "hf",
+        "max_tokens": 8,
+        "datasets": {"verified": {"limit": 4, "permutations": 2}, "recon-eval": {"limit": 3}},
+    }
+    preset["games"] = {
+        "backend": "hf",
+        "selfplay": {"games": "pd,escalation", "trials": 1, "max_tokens": 8, "max_retries": 0},
+        "arena": {"games": ["nim"], "opponents": ["random"], "matches": 1, "max_tokens": 8, "progress": False},
+    }
+    path = run_dir / "preset.yaml"
+    path.write_text(yaml.safe_dump(preset))
+    result = CliRunner().invoke(app, ["pipeline", "--preset", str(path), "--run-dir", str(run_dir)])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return run_dir, path
+
+
+def test_pipeline_writes_every_stage(tiny_run):
+    run_dir, _ = tiny_run
+    pipeline = json.loads((run_dir / "pipeline.json").read_text())
+    assert list(pipeline["stages"]) == ["data", "sft", "grpo", "eval", "games", "report"]
+    evals = pipeline["stages"]["eval"]["runs"]
+    assert {(e["model"], e["dataset"]) for e in evals} == {
+        (m, d) for m in ("base", "sft", "grpo") for d in ("verified", "recon-eval")
+    }
+    for e in evals:
+        results = json.loads((run_dir / "eval" / e["model"] / e["dataset"] / "results.json").read_text())
+        assert results["complete"] and results["overall"]["accuracy"] == e["accuracy"]
+    assert (run_dir / "train" / "grpo" / "train_summary.json").exists()
+    assert len(pipeline["stages"]["games"]["selfplay"]) == 3 and len(pipeline["stages"]["games"]["arena"]) == 3
+
+
+def test_report_numbers_come_from_the_run_json(tiny_run):
+    run_dir, _ = tiny_run
+    report = (run_dir / "report" / "index.md").read_text()
+    for heading in ("Table 3", "Table 4", "Table 5", "Reasoning behaviour", "audit of the published labels"):
+        assert heading in report
+    results = json.loads((run_dir / "eval" / "grpo" / "verified" / "results.json").read_text())
+    row = next(line for line in report.splitlines() if line.startswith("| grpo |"))
+    assert f"{100 * results['overall']['accuracy']:.1f}" in row
+    html = (run_dir / "report" / "index.html").read_text()
+    assert "<table>" in html and not re.search(r'src="[^"]+\.png"', html)
+    assert (run_dir / "report" / "accuracy_by_category.png").stat().st_size > 1000
+
+
+def test_rerun_is_cached(tiny_run):
+    run_dir, path = tiny_run
+    result = CliRunner().invoke(app, ["pipeline", "--preset", str(path), "--run-dir", str(run_dir)])
+    assert result.exit_code == 0
+    assert result.output.count("cached") == 6
+
+
+def test_report_command(tiny_run, tmp_path):
+    run_dir, _ = tiny_run
+    result = CliRunner().invoke(app, ["report", str(run_dir), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "index.html").exists() and json.loads((tmp_path / "report.json").read_text())["runs"]
+
+
+def test_preset_overrides():
+    preset = load_preset("cpu-demo", ["grpo.args.max_steps=3", "eval.backend=hf"])
+    assert preset["grpo"]["args"]["max_steps"] == 3 and preset["eval"]["backend"] == "hf"
+    with pytest.raises(ValueError, match="key.sub=value"):
+        apply_override(preset, "nonsense")
+    with pytest.raises(ValueError, match="unknown preset"):
+        load_preset("no-such-preset")
+
+
+def test_paper_preset_names_existing_recipes():
+    from recon.pipeline.run import PRESET_DIR
+
+    for name in ("paper", "cpu-demo"):
+        preset = load_preset(name)
+        for stage in ("sft", "grpo"):
+            assert (PRESET_DIR.parent.parent / preset[stage]["recipe"]).exists()
