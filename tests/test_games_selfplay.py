@@ -322,7 +322,7 @@ def test_real_smollm2_selfplay_smoke(tmp_path):
     from recon.inference import load_backend
 
     backend = load_backend("llamacpp", "smollm2", n_ctx=2048)
-    results = run_selfplay(backend, "pd,monopoly", SelfPlayConfig(trials=1, max_tokens=48, max_retries=1), tmp_path)
+    results = run_selfplay(backend, "pd,monopoly", SelfPlayConfig(trials=1, max_tokens=32, max_retries=1), tmp_path)
     records = [json.loads(line) for line in (tmp_path / "transcripts.jsonl").read_text().splitlines()]
     assert sorted(r["game"] for r in records) == ["monopoly", "pd"]
     for r in records:
