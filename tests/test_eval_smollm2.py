@@ -15,7 +15,7 @@ from recon.evaluation import EvalConfig, evaluate, read_records
 from recon.grading import grade
 from recon.inference import load_backend
 
-MAX_TOKENS = 64
+MAX_TOKENS = 48
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from fake_openai_server import FakeOpenAIServer, Reply
 from recon.inference import SamplingParams, load_backend
 
 SECRET = "sk-test-do-not-log-0123456789"
-THREADS = 2  # server and in-process llama.cpp alike, so greedy decoding sums in the same order
+THREADS = 1  # server and in-process llama.cpp alike, so greedy decoding sums in the same order
 
 
 def conversation(text: str) -> list[dict]:

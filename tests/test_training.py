@@ -10,7 +10,8 @@ import pytest
 from recon.data.problem import Problem, write_jsonl
 
 REPO = Path(__file__).resolve().parents[1]
-RECIPES = sorted(p for p in (REPO / "recipes").rglob("*.yaml") if "accelerate_configs" not in p.parts)
+# Training recipes (pipeline presets and accelerate configs beside them are other formats).
+RECIPES = sorted([*(REPO / "recipes" / "cpu").rglob("*.yaml"), *(REPO / "recipes" / "paper").rglob("*.yaml")])
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
@@ -161,6 +162,8 @@ def test_unknown_reward_and_think_mode_are_refused():
         parse_args("grpo", [*base, "--rewards", "nonsense"])
     with pytest.raises(SystemExit, match="think"):
         parse_args("grpo", [*base, "--think", "sometimes"])
+    with pytest.raises(SystemExit, match="no_such_field"):
+        parse_args("sft", [*base, "--no_such_field", "1"])
 
 
 def test_cli_lists_both_commands():

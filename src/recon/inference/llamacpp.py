@@ -81,13 +81,16 @@ class LlamaCppBackend:
         self.spec = model
         self.resolved = resolve_model(model, cache_dir, materialize_hf=False)
         self.gguf_path = ensure_gguf(self.resolved, cache_dir, outtype=gguf_outtype)
-        self.threads = threads or max(1, min(os.cpu_count() or 1, 8))
+        # Half the cores by default (llama.cpp's own choice): more threads than free cores makes its
+        # spinning workers collapse (measured here: 5x slower with 2 threads on a busy 2-core machine).
+        self.threads = threads or max(1, (os.cpu_count() or 2) // 2)
         self.n_ctx = n_ctx
         self.n_gpu_layers = n_gpu_layers
         self.llm = llama_cpp.Llama(
             model_path=str(self.gguf_path),
             n_ctx=n_ctx,
             n_threads=self.threads,
+            n_threads_batch=self.threads,
             n_gpu_layers=n_gpu_layers,
             verbose=False,
         )

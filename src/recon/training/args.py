@@ -95,7 +95,7 @@ def parse_args(kind: str, argv: Sequence[str] | None = None):
                 "(default: gradient_accumulation_steps); it must hold whole groups of num_generations completions.\n"
                 f"  processes here: {world_size()}"
             ) from exc
-        raise
+        raise SystemExit(f"recon train {kind}: {message}") from exc
     if not script.dataset:
         script.dataset = "sft_cot" if kind == "sft" else "train"
     from recon.grading import THINK_MODES, REWARD_REGISTRY

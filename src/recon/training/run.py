@@ -53,7 +53,9 @@ def train_and_save(trainer, script, config) -> dict:
         global_step=trainer.state.global_step,
         train_loss=result.training_loss,
         seconds=round(time.perf_counter() - started, 2),
-        checkpoints=sorted(p.name for p in Path(config.output_dir).glob("checkpoint-*")),
+        checkpoints=sorted(
+            (p.name for p in Path(config.output_dir).glob("checkpoint-*")), key=lambda name: int(name.split("-")[-1])
+        ),
     )
     if trainer.accelerator.is_main_process:
         Path(config.output_dir, "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
