@@ -17,15 +17,17 @@ import time
 from pathlib import Path
 
 
-def build_model(tokenizer_dir: Path, out: Path) -> Path:
+def build_model(tokenizer_dir: Path, out: Path, tiny: bool = False) -> Path:
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     tok = AutoTokenizer.from_pretrained(tokenizer_dir)
     tok.save_pretrained(out)
-    config = LlamaConfig(  # SmolLM2-135M's architecture
-        vocab_size=len(tok), hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9,
-        num_key_value_heads=3, max_position_embeddings=8192, rope_theta=100000.0, tie_word_embeddings=True,
+    size = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
+    if not tiny:  # SmolLM2-135M's architecture
+        size = dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3)
+    config = LlamaConfig(
+        vocab_size=len(tok), max_position_embeddings=8192, rope_theta=100000.0, tie_word_embeddings=True, **size,
         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
     )
     torch.manual_seed(0)
@@ -83,6 +85,8 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--device", default="cuda", help="cuda, or cpu for a dry run of the script itself")
     parser.add_argument("--problems", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=6, help="SFT steps (GRPO runs half as many)")
+    parser.add_argument("--tiny", action="store_true", help="a 2-layer model instead of SmolLM2-135M's shape (dry run)")
     args = parser.parse_args()
     import torch
 
@@ -94,16 +98,16 @@ def main() -> None:
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("no CUDA device")
     report["device"] = torch.cuda.get_device_name(0) if args.device == "cuda" else "cpu"
-    model_dir = build_model(args.tokenizer, args.out / "smollm2-arch-random")
+    model_dir = build_model(args.tokenizer, args.out / "smollm2-arch-random", args.tiny)
     problems = generate_problems("all", 4, "gpu-check", 0)
     data = args.out / "problems.jsonl"
     write_jsonl(problems, data)
     report["generation"] = generation_throughput(model_dir, problems[: args.problems], args.max_tokens, args.device)
     print(json.dumps(report, indent=2), flush=True)
-    report["sft"] = train("sft", str(model_dir), data, args.out / "sft", 6, ["--per_device_train_batch_size", "8"], args.device)
+    report["sft"] = train("sft", str(model_dir), data, args.out / "sft", args.steps, ["--per_device_train_batch_size", "8"], args.device)
     print(json.dumps(report["sft"], indent=2), flush=True)
     report["grpo"] = train(
-        "grpo", str(args.out / "sft"), data, args.out / "grpo", 3,
+        "grpo", str(args.out / "sft"), data, args.out / "grpo", max(1, args.steps // 2),
         ["--per_device_train_batch_size", "8", "--num_generations", "8", "--max_completion_length", "128"],
         args.device,
     )

@@ -199,3 +199,18 @@ def test_lora_checkpoint_is_merged_and_converted_for_llamacpp(tiny_model_dir, tm
     assert backend.describe()["adapter_path"] == str((tmp_path / "lora").resolve())
     [[completion]] = backend.generate(CONVERSATIONS[:1], SamplingParams(max_tokens=4))
     assert completion.completion_tokens == 4 and completion.prompt_tokens > 0
+
+
+def test_folder_revision_follows_weight_content(tiny_model_dir, tmp_path):
+    import shutil
+
+    from recon.inference.models import folder_revision
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_model_dir, copy)
+    assert folder_revision(copy, tmp_path) == folder_revision(tiny_model_dir, tmp_path)
+    weights = copy / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1  # same size, different weights
+    weights.write_bytes(bytes(data))
+    assert folder_revision(copy, tmp_path) != folder_revision(tiny_model_dir, tmp_path)

@@ -179,7 +179,8 @@ def test_cli_lists_both_commands():
 
 
 def test_sft_rows_from_each_source(tmp_path, problems_file, data_dir):
-    from recon.training.data import even_slice, sft_rows
+    from recon.data.problem import even_slice
+    from recon.training.data import sft_rows
 
     rows = sft_rows(str(problems_file))
     assert len(rows) == 6 and rows[0]["completion"][0]["role"] == "assistant"

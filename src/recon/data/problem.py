@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Literal
+from typing import Any, Iterable, Iterator, Literal, Sequence, TypeVar
 
 AnswerType = Literal["option", "yes_no", "ordering", "pairs"]
 ANSWER_TYPES: tuple[str, ...] = ("option", "yes_no", "ordering", "pairs")
+T = TypeVar("T")
 
 
 @dataclass
@@ -125,3 +126,13 @@ def to_dataset(problems: Iterable[Problem]):
 def from_dataset(dataset) -> list[Problem]:
     """Inverse of `to_dataset`."""
     return [Problem.from_dict(row) for row in dataset]
+
+
+def even_slice(items: Sequence[T], n: int | None) -> list[T]:
+    """`n` items spread evenly over `items` (all of them when n is None or too large) — a fixed,
+    category-balanced slice of the published files, whose categories come in blocks."""
+    if n is None or n >= len(items):
+        return list(items)
+    if n < 1:
+        raise ValueError(f"cannot take {n} items")
+    return [items[int(i * len(items) / n)] for i in range(n)]

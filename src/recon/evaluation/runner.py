@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recon.data.problem import Problem, read_problems
+from recon.data.problem import Problem, even_slice, read_problems
 from recon.grading import THINK_MODES, grade
 from recon.inference.base import Backend, Completion, SamplingParams
 
@@ -116,14 +116,15 @@ def load_eval_problems(data: str) -> list[Problem]:
 
 
 def select_problems(problems: list[Problem], categories: list[str] | None, limit: int | None) -> list[Problem]:
-    """Filter by category (unknown names fail loudly), then keep the first `limit` items."""
+    """Filter by category (unknown names fail loudly), then keep `limit` items spread evenly over the
+    file, so a limit on a category-ordered file keeps every category."""
     if categories:
         known = {p.category for p in problems}
         unknown = sorted(set(categories) - known)
         if unknown:
             raise ValueError(f"unknown categories {unknown}; available: {sorted(known)}")
         problems = [p for p in problems if p.category in set(categories)]
-    return problems[:limit] if limit else problems
+    return even_slice(problems, limit)
 
 
 def build_units(problems: list[Problem], permutations: int, seed: int) -> list[Unit]:
@@ -277,18 +278,18 @@ def evaluate(
     generated_tokens = 0
 
     bar = _progress_bar(len(units), len(units) - len(pending), show_progress)
+
+    def on_progress(conversations: int, tokens: int) -> None:
+        nonlocal generated_tokens
+        generated_tokens += tokens
+        bar.update(conversations)
+        elapsed = max(time.perf_counter() - started, 1e-9)
+        bar.set_postfix_str(f"{generated_tokens / elapsed:.1f} tok/s")
+
     try:
         with (out_dir / SAMPLES_FILE).open("a", encoding="utf-8") as fh:
             for start in range(0, len(pending), config.chunk_size):
                 chunk = pending[start : start + config.chunk_size]
-
-                def on_progress(conversations: int, tokens: int) -> None:
-                    nonlocal generated_tokens
-                    generated_tokens += tokens
-                    bar.update(conversations)
-                    elapsed = max(time.perf_counter() - started, 1e-9)
-                    bar.set_postfix_str(f"{generated_tokens / elapsed:.1f} tok/s")
-
                 outputs = backend.generate([u.problem.messages for u in chunk], params, progress=on_progress)
                 if len(outputs) != len(chunk) or any(len(o) != config.samples for o in outputs):
                     raise RuntimeError(f"backend {backend.name} returned the wrong number of completions")

@@ -148,6 +148,13 @@ def render_chat(
     return env.from_string(template).render(messages=messages, add_generation_prompt=add_generation_prompt, **special_tokens)
 
 
+def render_with_tokenizer(tokenizer, chat_template: str, messages: list[dict], prefill_think: bool = False) -> str:
+    """The generation prompt of a conversation through a transformers tokenizer's chat template,
+    with `<think>\\n` appended when prefilling."""
+    prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, chat_template=chat_template)
+    return prompt + (THINK_PREFILL if prefill_think else "")
+
+
 def check_conversations(conversations: list[list[dict]]) -> None:
     """Fail clearly on malformed input instead of deep inside a backend."""
     if not isinstance(conversations, list):

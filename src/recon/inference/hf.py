@@ -13,6 +13,7 @@ from recon.inference.base import (
     SamplingParams,
     answer_complete,
     check_conversations,
+    render_with_tokenizer,
     truncate_completion,
 )
 from recon.inference.models import resolve_model
@@ -77,10 +78,7 @@ class HFBackend:
         self.eos_ids = {i for i in [*eos_ids, self.tokenizer.eos_token_id] if i is not None}
 
     def render(self, messages: list[dict], prefill_think: bool = False) -> str:
-        prompt = self.tokenizer.apply_chat_template(
-            messages, tokenize=False, add_generation_prompt=True, chat_template=self.chat_template
-        )
-        return prompt + (THINK_PREFILL if prefill_think else "")
+        return render_with_tokenizer(self.tokenizer, self.chat_template, messages, prefill_think)
 
     def generate(
         self, conversations: list[list[dict]], params: SamplingParams, progress: ProgressFn | None = None

@@ -81,16 +81,18 @@ def file_sha256(path: str | Path, cache_dir: str | Path | None = None) -> str:
     return digest.hexdigest()
 
 
-def folder_revision(path: str | Path) -> str:
+def folder_revision(path: str | Path, cache_dir: str | Path | None = None) -> str:
     """A revision for a model folder: the hub commit for a cached snapshot, else a hash of the
-    folder's file names, sizes and the config/adapter JSON."""
+    folder's JSON files and the content hashes of its weights (two checkpoints of one shape differ)."""
     path = Path(path)
     if path.parent.name == "snapshots":
         return path.name
     digest = hashlib.sha256()
     for f in sorted(p for p in path.iterdir() if p.is_file()):
         digest.update(f"{f.name}:{f.stat().st_size}".encode())
-        if f.suffix == ".json" and f.stat().st_size < 1_000_000:
+        if f.suffix in (".safetensors", ".bin", ".pt", ".gguf"):
+            digest.update(file_sha256(f, cache_dir).encode())
+        elif f.suffix == ".json" and f.stat().st_size < 1_000_000:
             digest.update(f.read_bytes())
     return digest.hexdigest()[:16]
 

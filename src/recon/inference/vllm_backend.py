@@ -15,6 +15,7 @@ from recon.inference.base import (
     ProgressFn,
     SamplingParams,
     check_conversations,
+    render_with_tokenizer,
     truncate_completion,
 )
 from recon.inference.hf import load_chat_template
@@ -74,10 +75,7 @@ class VLLMBackend:
         self._vllm = vllm
 
     def render(self, messages: list[dict], prefill_think: bool = False) -> str:
-        prompt = self.tokenizer.apply_chat_template(
-            messages, tokenize=False, add_generation_prompt=True, chat_template=self.chat_template
-        )
-        return prompt + (THINK_PREFILL if prefill_think else "")
+        return render_with_tokenizer(self.tokenizer, self.chat_template, messages, prefill_think)
 
     def generate(
         self, conversations: list[list[dict]], params: SamplingParams, progress: ProgressFn | None = None

@@ -91,17 +91,20 @@ def data_stage(ctx: StageContext) -> dict[str, Any]:
 
 
 def _sft_subset(out: Path, config: dict[str, Any]) -> Path:
-    """The SFT training file: generated items with a worked solution, optionally capped per category."""
+    """The SFT training file: generated items with a worked solution; with `sft_per_category`, the
+    shortest solutions of each category (short traces keep CPU training and generation fast)."""
     from recon.data.problem import read_problems, write_jsonl
 
     per_category = config.get("sft_per_category")
-    chosen, seen = [], {}
+    by_category: dict[str, list] = {}
     for p in read_problems(out / "train.jsonl"):
-        if not p.meta.get("solution"):
-            continue
-        seen[p.category] = seen.get(p.category, 0) + 1
-        if per_category is None or seen[p.category] <= per_category:
-            chosen.append(p)
+        if p.meta.get("solution"):
+            by_category.setdefault(p.category, []).append(p)
+    chosen = []
+    for problems in by_category.values():
+        if per_category is not None:
+            problems = sorted(problems, key=lambda p: len(p.meta["solution"]))[:per_category]
+        chosen += problems
     path = out / "sft_solutions.jsonl"
     write_jsonl(chosen, path)
     return path

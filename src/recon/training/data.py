@@ -5,25 +5,13 @@ from __future__ import annotations
 import math
 import random
 from pathlib import Path
-from typing import Any, Sequence, TypeVar
+from typing import Any, Sequence
 
 from recon.data.problem import Problem, iter_jsonl, read_problems
-
-T = TypeVar("T")
 
 PUBLISHED_SPLITS = ("train", "eval", "sft_cot")
 # Columns the GRPO reward needs beside `prompt`; `id` lets tests and logs trace a row back.
 GRPO_COLUMNS = ("prompt", "gold", "answer_type", "choices", "id")
-
-
-def even_slice(items: Sequence[T], n: int | None) -> list[T]:
-    """`n` items spread evenly over `items` (all of them when n is None or too large) — a fixed,
-    category-balanced slice of the published files, whose categories come in blocks."""
-    if n is None or n >= len(items):
-        return list(items)
-    if n < 1:
-        raise ValueError(f"cannot take {n} items")
-    return [items[int(i * len(items) / n)] for i in range(n)]
 
 
 def load_problems(source: str, data_dir: str | None = None) -> list[Problem]:

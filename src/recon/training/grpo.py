@@ -10,7 +10,8 @@ import sys
 from typing import Sequence
 
 from recon.training.args import batch_plan, print_plan
-from recon.training.data import OptionReshuffler, epoch_callback, even_slice, grpo_dataset, load_problems
+from recon.data.problem import even_slice
+from recon.training.data import OptionReshuffler, epoch_callback, grpo_dataset, load_problems
 from recon.training.model import load_policy
 from recon.training.rewards import install_answer_stop, make_reward_funcs
 from recon.training.run import heldout_callbacks, main_for, train_and_save

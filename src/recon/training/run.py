@@ -67,7 +67,8 @@ def heldout_callbacks(script, config, model_cfg) -> list:
     """[a callback evaluating every saved checkpoint on a fixed held-out slice], or [] when heldout_size is 0."""
     if script.heldout_size <= 0:
         return []
-    from recon.training.data import even_slice, load_problems
+    from recon.data.problem import even_slice
+    from recon.training.data import load_problems
 
     problems = even_slice(load_problems(script.heldout_split, script.data_dir), script.heldout_size)
     max_tokens = script.heldout_max_tokens or getattr(config, "max_completion_length", None) or 512

@@ -10,7 +10,8 @@ import sys
 from typing import Sequence
 
 from recon.training.args import batch_plan, print_plan
-from recon.training.data import even_slice, sft_rows
+from recon.data.problem import even_slice
+from recon.training.data import sft_rows
 from recon.training.model import load_policy
 from recon.training.run import heldout_callbacks, main_for, train_and_save
 
