@@ -8,6 +8,10 @@ from typing import Optional
 
 import typer
 
+from recon.data.audit import audit_command
+from recon.data.build import build_command
+from recon.data.generate import generate_command
+
 app = typer.Typer(help="Published Recon data: report, export, audit, generate, build.", no_args_is_help=True)
 
 DataDirOption = typer.Option(None, "--data-dir", help="Folder with the published CSVs (default: $RECON_DATA_DIR or ../shared/data/recon).")
@@ -58,11 +62,6 @@ def export(
         to_dataset(problems).save_to_disk(str(dataset_dir))
     typer.echo(f"wrote {n} problems to {out}")
 
-
-# The solver stage's commands (their modules import the solvers lazily).
-from recon.data.audit import audit_command  # noqa: E402
-from recon.data.build import build_command  # noqa: E402
-from recon.data.generate import generate_command  # noqa: E402
 
 app.command("audit")(audit_command)
 app.command("generate")(generate_command)
