@@ -55,3 +55,53 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     LlamaForCausalLM(config).save_pretrained(out)
     return out
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def smollm2_server(tmp_path_factory):
+    """An OpenAI-compatible llama.cpp server for the SmolLM2 GGUF on 127.0.0.1 (recon's wrapper of
+    `llama_cpp.server`, which keeps llama.cpp off the AMX path that crashes on this CPU)."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is an optional extra (make test installs it)")
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
+    # One thread: on a busy shared CPU, two spinning llama.cpp threads ran 30× slower.
+    cmd = [sys.executable, "-m", "recon.inference.llamacpp_server", "--model", str(smollm2_gguf()),
+           "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
+           "--n_threads", "1", "--n_threads_batch", "1"]  # fmt: skip
+    url = f"http://127.0.0.1:{port}/v1"
+    with log_path.open("w") as log:  # a file, not a pipe: a full pipe would block the server
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.time() + 120
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"llama.cpp server exited: {log_path.read_text()[-2000:]}")
+                try:
+                    if httpx.get(f"{url}/models", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.time() > deadline:
+                    pytest.fail("llama.cpp server did not start within 120 s")
+                time.sleep(0.3)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -193,54 +192,9 @@ def test_kill_9_then_resume_loses_and_repeats_nothing(tmp_path):
 # --- real llama.cpp server ----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def llama_server(tmp_path_factory):
-    """`python -m llama_cpp.server` (through recon's wrapper that avoids llama.cpp's AMX segfault)
-    serving the SmolLM2 GGUF on 127.0.0.1."""
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is an optional extra (make test installs it)")
-    from conftest import smollm2_gguf
-
-    port = free_port()
-    cmd = [sys.executable, "-m", "recon.inference.llamacpp_server", "--model", str(smollm2_gguf()),
-           "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--n_threads_batch", "1"]  # fmt: skip
-    # one thread: on a busy shared CPU, llama.cpp with 2 spinning threads ran 30x slower here
-    log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
-    log = log_path.open("w")  # a file, not a pipe: llama.cpp logs a lot and a full pipe would block it
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
-    import httpx
-
-    deadline = time.time() + 120
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"llama.cpp server exited: {log_path.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/models", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.time() > deadline:
-            proc.kill()
-            pytest.fail("llama.cpp server did not start within 120 s")
-        time.sleep(0.3)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_end_to_end_llama_cpp_smollm2(llama_server, tmp_path):
+def test_end_to_end_llama_cpp_smollm2(smollm2_server, tmp_path):
     from recon.data.published import load_split
 
     train = load_split("train")
@@ -250,7 +204,7 @@ def test_end_to_end_llama_cpp_smollm2(llama_server, tmp_path):
     started = time.time()
     result = CliRunner().invoke(
         app,
-        ["--teacher-url", llama_server, "--teacher-model", "smollm2", "--data", str(data), "--out", str(out),
+        ["--teacher-url", smollm2_server, "--teacher-model", "smollm2", "--data", str(data), "--out", str(out),
          "--max-tokens", "48", "--concurrency", "2", "--temperature", "0", "--timeout", "300", "--no-progress"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -279,7 +233,7 @@ def test_end_to_end_llama_cpp_smollm2(llama_server, tmp_path):
     assert sum(o["verdicts"].values()) == 10
     assert (out / "summary.md").read_text().count("\n") == 2 + len(summary["per_category"]) + 1
     cfg = json.loads((out / "config.json").read_text())
-    assert cfg["teacher_url"] == llama_server and cfg["max_tokens"] == 48
+    assert cfg["teacher_url"] == smollm2_server and cfg["max_tokens"] == 48
 
 
 def test_teacher_down_stops_early_then_resumes(tmp_path):

@@ -4,9 +4,6 @@ real generation against `python -m llama_cpp.server` serving SmolLM2 on 127.0.0.
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
 import time
 
 import pytest
@@ -100,49 +97,6 @@ def test_sampling_sends_one_request_per_sample_with_distinct_seeds():
 
 
 # ---------------------------------------------------------------- real llama.cpp server (slow)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def smollm2_server(tmp_path_factory):
-    """`python -m llama_cpp.server` (via recon's wrapper that keeps llama.cpp off its AMX path) on 127.0.0.1."""
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is an optional extra (make test installs it)")
-    import httpx
-    from conftest import smollm2_gguf
-
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
-    log = log_path.open("w")
-    cmd = [sys.executable, "-m", "recon.inference.llamacpp_server", "--model", str(smollm2_gguf()),
-           "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", str(THREADS)]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 120
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama.cpp server exited: {log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.time() > deadline:
-                pytest.fail("llama.cpp server did not start within 120 s")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.mark.slow

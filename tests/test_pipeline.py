@@ -8,6 +8,8 @@ import yaml
 from typer.testing import CliRunner
 
 from recon.cli import app
+from recon.data.problem import read_problems
+from recon.grading import grade
 from recon.pipeline.run import apply_override, load_preset
 
 
@@ -16,7 +18,7 @@ def tiny_run(tiny_model_dir, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("pipeline-run")
     preset = load_preset("cpu-demo")
     preset.update(model=str(tiny_model_dir), name="tiny")
-    preset["data"] = {"generated_per_category": 4, "eval_generated_per_category": 2, "sft_per_category": 1}
+    preset["data"] = {"generated_per_category": 4, "eval_generated_per_category": 2, "sft_per_category": 1, "sft_reasoning": "none"}
     train_args = {"max_steps": 2, "save_steps": 2, "max_train_samples": 8, "heldout_size": 0, "logging_steps": 1}
     preset["sft"]["args"] = {**train_args, "max_length": 256}
     preset["grpo"]["args"] = {**train_args, "max_steps": 1, "save_steps": 1, "max_completion_length": 16}
@@ -49,6 +51,9 @@ def test_pipeline_writes_every_stage(tiny_run):
         results = json.loads((run_dir / "eval" / e["model"] / e["dataset"] / "results.json").read_text())
         assert results["complete"] and results["overall"]["accuracy"] == e["accuracy"]
     assert (run_dir / "train" / "grpo" / "train_summary.json").exists()
+    sft_rows = read_problems(pipeline["stages"]["data"]["sft"])
+    assert sft_rows and all(re.fullmatch(r"<think>\n</think>\n\n\\boxed\{.+\}", p.meta["solution"], re.S) for p in sft_rows)
+    assert all(grade(p.meta["solution"], p.gold, p.answer_type, p.choices).correct for p in sft_rows)
     assert len(pipeline["stages"]["games"]["selfplay"]) == 3 and len(pipeline["stages"]["games"]["arena"]) == 3
 
 

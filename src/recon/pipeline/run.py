@@ -105,9 +105,19 @@ def _sft_subset(out: Path, config: dict[str, Any]) -> Path:
         if per_category is not None:
             problems = sorted(problems, key=lambda p: len(p.meta["solution"]))[:per_category]
         chosen += problems
+    if config.get("sft_reasoning", "full") == "none":
+        chosen = [_answer_only(p) for p in chosen]
     path = out / "sft_solutions.jsonl"
     write_jsonl(chosen, path)
     return path
+
+
+def _answer_only(problem):
+    """The problem with its worked solution cut to an empty thinking block and the boxed answer."""
+    from dataclasses import replace
+
+    answer = problem.meta["solution"].rsplit("</think>", 1)[-1].strip()
+    return replace(problem, meta={**problem.meta, "solution": f"<think>\n</think>\n\n{answer}"})
 
 
 def _train(ctx: StageContext, kind: str, model: str, dataset: str) -> dict[str, Any]:

@@ -69,7 +69,7 @@ def plot_grouped_bars(
         return None
     plt = _pyplot()
     width = 0.8 / max(len(series), 1)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.65 * len(xs) * max(len(series), 1) + 2), 4.2))
+    fig, ax = plt.subplots(figsize=(min(14.0, max(6.0, 0.25 * len(xs) * max(len(series), 1) + 2)), 4.5))
     for i, name in enumerate(series):
         heights = [100 * (values[name].get(x) or 0.0) for x in xs]
         ax.bar([j + (i - (len(series) - 1) / 2) * width for j in range(len(xs))], heights, width, label=name)
