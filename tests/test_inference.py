@@ -140,6 +140,7 @@ def test_hf_backend_returns_n_completions_in_order(tiny_hf):
 
 
 def test_hf_backend_seeds_and_greedy(tiny_hf):
+    assert not any(module.training for module in tiny_hf.model.modules())  # dropout off
     def texts(params):
         return [c.text for comps in tiny_hf.generate(CONVERSATIONS, params) for c in comps]
 

@@ -72,7 +72,7 @@ class HFBackend:
             from peft import PeftModel
 
             net = PeftModel.from_pretrained(net, str(self.resolved.adapter_path)).merge_and_unload()
-        self.model = net.to(self.device).eval()
+        self.model = net.to(self.device).train(False)  # inference mode: dropout off
         eos = self.model.generation_config.eos_token_id
         eos_ids = eos if isinstance(eos, list) else [eos]
         self.eos_ids = {i for i in [*eos_ids, self.tokenizer.eos_token_id] if i is not None}
