@@ -52,38 +52,34 @@ def _copy_csvs(data_dir, tmp_path):
     return tmp_path
 
 
-def test_reordered_file_fails_loudly(data_dir, tmp_path):
-    _copy_csvs(data_dir, tmp_path)
-    df = pd.read_csv(tmp_path / "eval_dataset.csv", dtype=str, keep_default_na=False)
+def _swap_rows(df):
     df.iloc[[5, 285]] = df.iloc[[285, 5]].values  # an enforceability row swapped with a pte row
-    df.to_csv(tmp_path / "eval_dataset.csv", index=False)
-    with pytest.raises(DataFormatError, match=r"eval_dataset.csv row 6: .*enforceability"):
-        load_split("eval", tmp_path)
+    return df
 
 
-def test_malformed_prompt_names_file_and_row(data_dir, tmp_path):
+def _set_cell(row, column, value):
+    def edit(df):
+        df.loc[row, column] = value
+        return df
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "error"),
+    [
+        (_swap_rows, r"eval_dataset.csv row 6: .*enforceability"),
+        (_set_cell(41, "prompt", "__import__('os').system('echo pwned')"), r"eval_dataset.csv row 42: prompt is not a message list"),
+        (_set_cell(0, "answer", "Option 9: nothing"), r"row 1: answer 'Option 9: nothing'"),
+        (lambda df: df.iloc[:-1], "expected 300 rows, found 299"),
+    ],
+    ids=["reordered", "malformed-prompt", "answer-outside-options", "truncated"],
+)
+def test_damaged_eval_file_names_file_and_row(data_dir, tmp_path, edit, error):
     _copy_csvs(data_dir, tmp_path)
     df = pd.read_csv(tmp_path / "eval_dataset.csv", dtype=str, keep_default_na=False)
-    df.loc[41, "prompt"] = "__import__('os').system('echo pwned')"
-    df.to_csv(tmp_path / "eval_dataset.csv", index=False)
-    with pytest.raises(DataFormatError, match=r"eval_dataset.csv row 42: prompt is not a message list"):
-        load_split("eval", tmp_path)
-
-
-def test_answer_outside_the_options_is_an_error(data_dir, tmp_path):
-    _copy_csvs(data_dir, tmp_path)
-    df = pd.read_csv(tmp_path / "eval_dataset.csv", dtype=str, keep_default_na=False)
-    df.loc[0, "answer"] = "Option 9: nothing"
-    df.to_csv(tmp_path / "eval_dataset.csv", index=False)
-    with pytest.raises(DataFormatError, match="row 1: answer 'Option 9: nothing'"):
-        load_split("eval", tmp_path)
-
-
-def test_truncated_file_is_an_error(data_dir, tmp_path):
-    _copy_csvs(data_dir, tmp_path)
-    df = pd.read_csv(tmp_path / "eval_dataset.csv", dtype=str, keep_default_na=False)
-    df.iloc[:-1].to_csv(tmp_path / "eval_dataset.csv", index=False)
-    with pytest.raises(DataFormatError, match="expected 300 rows, found 299"):
+    edit(df).to_csv(tmp_path / "eval_dataset.csv", index=False)
+    with pytest.raises(DataFormatError, match=error):
         load_split("eval", tmp_path)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Literal, Sequence, TypeVar
@@ -94,6 +95,41 @@ def iter_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from exc
+
+
+def read_appended_jsonl(path: str | Path, repair: bool = False) -> tuple[list[dict[str, Any]], bool]:
+    """Records of an append-only JSONL file and whether it had a torn tail (bytes after the last
+    newline: a writer killed mid-line). With `repair` the tail is cut from the file so appends resume
+    cleanly. A bad complete line is corruption, not a torn write, and raises naming file and line."""
+    path = Path(path)
+    if not path.exists():
+        return [], False
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    records = []
+    for lineno, line in enumerate(data[:end].split(b"\n")[:-1], 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except ValueError as exc:
+            raise ValueError(f"{path}:{lineno}: corrupt record ({exc}); not a torn tail, refusing to guess") from exc
+    torn = end < len(data)
+    if repair and torn:
+        with path.open("r+b") as fh:
+            fh.truncate(end)
+    return records, torn
+
+
+def write_atomic(path: str | Path, text: str | Iterable[str]) -> None:
+    """Write a file so a reader sees the old or the new content, never a mix (temp file + fsync + rename)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.writelines([text] if isinstance(text, str) else text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
 
 
 def read_problems(path: str | Path) -> list[Problem]:

@@ -8,12 +8,11 @@ incomplete), then rebuilds `sft.jsonl` from `raw.jsonl`, so a rerun neither lose
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from recon.data.problem import Problem
+from recon.data.problem import Problem, read_appended_jsonl, write_atomic
 from recon.distill.traces import sft_completion, split_trace
 
 RAW = "raw.jsonl"
@@ -28,36 +27,6 @@ IDENTITY_KEYS = ("teacher_model", "data", "samples", "keep_all_correct", "max_to
 
 class RunConflict(ValueError):
     """The output folder holds a run made with different settings."""
-
-
-def _read_raw_lines(path: Path) -> tuple[list[dict[str, Any]], bool]:
-    """Complete JSON lines of `raw.jsonl`; the flag says a torn tail was seen. A bad line anywhere
-    but at the end is corruption and raises."""
-    if not path.exists():
-        return [], False
-    data = path.read_bytes()
-    lines = data.split(b"\n")
-    torn = lines[-1] != b""  # the last line has no newline: the write was cut
-    body = lines[:-1]
-    rows = []
-    for lineno, line in enumerate(body, 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{lineno}: corrupt record ({exc.msg}); not a torn tail, refusing to guess") from exc
-    return rows, torn
-
-
-def _write_atomic(path: Path, lines: Iterable[str]) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for line in lines:
-            fh.write(line)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def sft_record(problem: Problem, raw: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +66,7 @@ class RunStore:
         self.dir.mkdir(parents=True, exist_ok=True)
         self._check_config(config)
         samples = config["samples"]
-        rows, torn = _read_raw_lines(self.raw_path)
+        rows, torn = read_appended_jsonl(self.raw_path)
         by_id: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
             by_id[row["id"]].append(row)
@@ -113,8 +82,8 @@ class RunStore:
         drop = incomplete | failed
         kept_rows = [r for r in rows if r["id"] not in drop]
         if torn or drop:
-            _write_atomic(self.raw_path, (dumps(r) for r in kept_rows))
-        _write_atomic(
+            write_atomic(self.raw_path, (dumps(r) for r in kept_rows))
+        write_atomic(
             self.sft_path,
             (dumps(sft_record(problems_by_id[r["id"]], r)) for r in kept_rows if r["verdict"] == "kept"),
         )

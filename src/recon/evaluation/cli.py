@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -18,27 +17,15 @@ app = typer.Typer(
 )
 
 
-def _parse_option(text: str) -> tuple[str, object]:
-    if "=" not in text:
-        raise typer.BadParameter(f"--option expects KEY=VALUE, got {text!r}")
-    key, value = text.split("=", 1)
-    try:
-        return key.strip(), json.loads(value)
-    except json.JSONDecodeError:
-        return key.strip(), value
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", Path(text).name if "/" in text or text.endswith(".jsonl") else text).strip("-")[:40]
 
 
 def default_out_dir(config) -> Path:
     """`runs/eval/<model>_<backend>_<data>_<hash>`: the same command resumes, a changed one starts anew."""
-    from recon.evaluation.runner import NOT_HASHED
+    from recon.evaluation.runner import digest, hashed_config
 
-    hashed = {k: v for k, v in config.to_dict().items() if k not in NOT_HASHED}
-    digest = hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()).hexdigest()[:8]
-    return Path("runs") / "eval" / f"{_slug(config.model)}_{config.backend}_{_slug(config.data)}_{digest}"
+    return Path("runs") / "eval" / f"{_slug(config.model)}_{config.backend}_{_slug(config.data)}_{digest(hashed_config(config))[:8]}"
 
 
 @app.callback(invoke_without_command=True)
@@ -47,7 +34,7 @@ def main(
     model: str = typer.Option("smollm2", help="smollm2, an HF hub id, a model/LoRA-adapter folder or a .gguf file"),
     backend: str = typer.Option("llamacpp", help="hf | llamacpp | openai | vllm"),
     data: str = typer.Option("recon-eval", help="recon-eval | recon-train | verified | PATH.jsonl"),
-    limit: Optional[int] = typer.Option(None, help="first N items (after --categories)"),
+    limit: Optional[int] = typer.Option(None, help="N items spread evenly over the categories (after --categories)"),
     categories: Optional[str] = typer.Option(None, help="comma-separated category names"),
     samples: int = typer.Option(1, help="completions per prompt (pass@1 averaged over them; needs --temperature > 0)"),
     temperature: float = typer.Option(0.0, help="0 = greedy"),
@@ -71,10 +58,13 @@ def main(
     from rich.console import Console
 
     from recon.evaluation.runner import EvalConfig, RunMismatchError, evaluate, load_eval_problems, select_problems
-    from recon.inference import load_backend
+    from recon.inference import load_backend, parse_backend_options
 
     console = Console(stderr=True)
-    backend_options = dict(_parse_option(o) for o in option)
+    try:
+        backend_options = parse_backend_options(option)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--option") from None
     if chat_template:
         backend_options["chat_template"] = str(chat_template)
     try:
@@ -109,8 +99,8 @@ def main(
     except RunMismatchError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    typer.echo((out_dir / "results.md").read_text())
-    console.print(f"wrote {out_dir}/samples.jsonl, results.json, results.md")
+    typer.echo((out_dir / MARKDOWN_FILE).read_text())
+    console.print(f"wrote {out_dir}/{SAMPLES_FILE}, {RESULTS_FILE}, {MARKDOWN_FILE}")
     if results["overall"]["error_rate"]:
         console.print(f"[yellow]warning:[/yellow] {100 * results['overall']['error_rate']:.1f}% of requests failed")
 

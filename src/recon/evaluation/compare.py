@@ -8,9 +8,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from recon.evaluation.runner import RESULTS_FILE, SAMPLES_FILE, read_records
+from recon.evaluation.runner import SAMPLES_FILE, read_records
 from recon.evaluation.stats import mcnemar_exact, paired_bootstrap
-from recon.evaluation.summary import item_scores
+from recon.evaluation.summary import RESULTS_FILE, item_scores
 
 
 def _load(run: str | Path) -> tuple[dict, dict[str, dict]]:

@@ -11,13 +11,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recon.data.problem import Problem, even_slice, read_problems
+from recon.data.problem import Problem, even_slice, read_appended_jsonl, read_problems, write_atomic
 from recon.grading import THINK_MODES, grade
+from recon.evaluation.summary import summarize, write_results
 from recon.inference.base import Backend, Completion, SamplingParams
 
 SAMPLES_FILE = "samples.jsonl"
-RESULTS_FILE = "results.json"
-MARKDOWN_FILE = "results.md"
 CONFIG_FILE = "config.json"
 
 # Config fields that do not change any record, so a rerun with other values resumes the same run.
@@ -144,34 +143,27 @@ def build_units(problems: list[Problem], permutations: int, seed: int) -> list[U
 # ---------------------------------------------------------------- run folder
 
 
+def hashed_config(config: EvalConfig) -> dict:
+    """The settings that change records (the config less `NOT_HASHED`)."""
+    return {k: v for k, v in config.to_dict().items() if k not in NOT_HASHED}
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def config_hash(config: EvalConfig, backend_description: dict) -> str:
-    """Hash of what changes records: the config (less `NOT_HASHED`), model revision and chat template.
-    Item content is checked record by record on resume (`check_records`), so a larger `limit` extends a run."""
-    hashed = {k: v for k, v in config.to_dict().items() if k not in NOT_HASHED}
+    """Hash of what changes records: `hashed_config`, model revision and chat template. Item content
+    is checked record by record on resume (`check_records`), so a larger `limit` extends a run."""
+    hashed = hashed_config(config)
     hashed["model_revision"] = backend_description.get("revision")
     hashed["chat_template"] = backend_description.get("chat_template")
-    return hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return digest(hashed)[:16]
 
 
 def read_records(path: Path, repair: bool = False) -> list[dict]:
-    """Records of a samples file. A torn last line (the process was killed mid-write) is dropped and,
-    with `repair`, cut from the file; a bad line elsewhere is an error."""
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    end = data.rfind(b"\n") + 1  # bytes after the last newline are a torn write
-    records = []
-    for lineno, line in enumerate(data[:end].split(b"\n")[:-1], 1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except ValueError as exc:
-            raise ValueError(f"{path}: line {lineno} is corrupt ({exc}); the run cannot be resumed") from exc
-    if repair and end < len(data):
-        with path.open("r+b") as fh:
-            fh.truncate(end)
-    return records
+    """Records of a samples file; a torn last line (a killed run) is dropped, and cut off with `repair`."""
+    return read_appended_jsonl(path, repair)[0]
 
 
 def prepare_run_dir(out_dir: Path, config: EvalConfig, run_hash: str) -> list[dict]:
@@ -181,19 +173,14 @@ def prepare_run_dir(out_dir: Path, config: EvalConfig, run_hash: str) -> list[di
     if cfg_path.exists():
         previous = json.loads(cfg_path.read_text())
         if previous.get("config_hash") != run_hash:
-            changed = sorted(
-                k
-                for k in set(previous.get("config", {})) | set(config.to_dict())
-                if k not in NOT_HASHED and previous.get("config", {}).get(k) != config.to_dict().get(k)
-            )
+            before, now = previous.get("config", {}), hashed_config(config)
+            changed = sorted(k for k in set(before) | set(now) if k not in NOT_HASHED and before.get(k) != now.get(k))
             raise RunMismatchError(
                 f"{out_dir} holds a run with a different configuration (changed: {', '.join(changed) or 'model revision, chat template or data'}); "
                 "rerun with the same settings to resume, or choose a new --out"
             )
     else:
-        tmp = cfg_path.with_name(cfg_path.name + ".tmp")
-        tmp.write_text(json.dumps({"config_hash": run_hash, "config": config.to_dict()}, indent=2))
-        os.replace(tmp, cfg_path)
+        write_atomic(cfg_path, json.dumps({"config_hash": run_hash, "config": config.to_dict()}, indent=2))
     return read_records(out_dir / SAMPLES_FILE, repair=True)
 
 
@@ -258,7 +245,6 @@ def evaluate(
     Resumes a folder made with the same configuration (records already written are kept, missing ones
     generated); refuses one made with another. `baselines_train` fits the trivial baselines (default:
     the published train split, when available)."""
-    from recon.evaluation.summary import summarize, write_results
 
     out_dir = Path(out_dir)
     if not problems:

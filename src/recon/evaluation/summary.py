@@ -13,7 +13,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from recon.data.problem import write_atomic
 from recon.evaluation.stats import bootstrap_ci
+
+RESULTS_FILE = "results.json"
+MARKDOWN_FILE = "results.md"
 
 PACKAGES = ("recon", "torch", "transformers", "peft", "trl", "llama_cpp_python", "openai", "vllm", "numpy")
 BASELINE_COLUMNS = ("majority", "option_1", "option_2", "option_3", "option_4", "random")
@@ -227,7 +231,5 @@ def results_markdown(results: dict[str, Any]) -> str:
 
 def write_results(results: dict[str, Any], out_dir: str | Path) -> None:
     out_dir = Path(out_dir)
-    for name, text in (("results.json", json.dumps(results, indent=2, ensure_ascii=False)), ("results.md", results_markdown(results))):
-        tmp = out_dir / (name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, out_dir / name)
+    write_atomic(out_dir / RESULTS_FILE, json.dumps(results, indent=2, ensure_ascii=False))
+    write_atomic(out_dir / MARKDOWN_FILE, results_markdown(results))

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from recon.inference.base import THINK_PREFILL, Backend, Completion, SamplingParams, answer_complete, truncate_completion
@@ -39,6 +40,21 @@ def load_backend(name: str, model: str = "smollm2", **options: Any) -> Backend:
     return cls(model, **options)
 
 
+def parse_backend_options(pairs: list[str]) -> dict[str, Any]:
+    """`KEY=VALUE` command-line backend options; values read as JSON when they parse (numbers,
+    booleans), else as text."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValueError(f"backend option must be KEY=VALUE, got {pair!r}")
+        key, value = pair.split("=", 1)
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value
+    return options
+
+
 __all__ = [
     "BACKENDS",
     "THINK_PREFILL",
@@ -50,6 +66,7 @@ __all__ = [
     "answer_complete",
     "ensure_gguf",
     "load_backend",
+    "parse_backend_options",
     "resolve_model",
     "truncate_completion",
 ]

@@ -57,10 +57,7 @@ class HFBackend:
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.dtype = dtype or ("bfloat16" if self.device.startswith("cuda") else "float32")
         self.batch_size = batch_size
-        tok_src = self.resolved.hf_path
-        if self.resolved.adapter_path and (Path(self.resolved.adapter_path) / "tokenizer_config.json").exists():
-            tok_src = self.resolved.adapter_path
-        self.tokenizer = AutoTokenizer.from_pretrained(tok_src)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.resolved.tokenizer_path)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token

@@ -24,6 +24,7 @@ import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 SMOLLM2 = "smollm2"
 SMOLLM2_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -40,6 +41,13 @@ class ResolvedModel:
     adapter_path: Path | None
     name: str
     revision: str | None = None
+
+    @property
+    def tokenizer_path(self) -> Path | str:
+        """The adapter folder when it carries its own tokenizer (an SFT checkpoint does), else the base."""
+        if self.adapter_path and (Path(self.adapter_path) / "tokenizer_config.json").exists():
+            return self.adapter_path
+        return self.hf_path
 
 
 class ModelResolutionError(ValueError):
@@ -205,11 +213,19 @@ def _hub_revision(repo_id: str) -> str | None:
     return Path(found).parent.name if isinstance(found, str) else None
 
 
-def merge_adapter(resolved: ResolvedModel, cache_dir: str | Path | None = None) -> Path:
-    """Merge a LoRA adapter into its base and save a plain folder (cached by revision)."""
+def merge_adapter(
+    resolved: ResolvedModel,
+    cache_dir: str | Path | None = None,
+    *,
+    out: Path | None = None,
+    load_base: Callable[[str], Any] | None = None,
+) -> Path:
+    """Merge a LoRA adapter into its base and save a plain folder, once: at `out`, else in the cache
+    keyed by revision. `load_base(path)` loads the base model (float32 transformers by default)."""
     if resolved.adapter_path is None:
         return Path(resolved.hf_path)
-    out = cache_root(cache_dir) / "merged" / f"{resolved.name}-{hashlib.sha256(str(resolved.revision).encode()).hexdigest()[:12]}"
+    if out is None:
+        out = cache_root(cache_dir) / "merged" / f"{resolved.name}-{hashlib.sha256(str(resolved.revision).encode()).hexdigest()[:12]}"
     if (out / "config.json").exists():
         return out
     with _file_lock(out.with_name(out.name + ".lock")):
@@ -219,13 +235,12 @@ def merge_adapter(resolved: ResolvedModel, cache_dir: str | Path | None = None) 
         from peft import PeftModel
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        base = AutoModelForCausalLM.from_pretrained(resolved.hf_path, dtype=torch.float32)
+        base = load_base(str(resolved.hf_path)) if load_base else AutoModelForCausalLM.from_pretrained(resolved.hf_path, dtype=torch.float32)
         merged = PeftModel.from_pretrained(base, str(resolved.adapter_path)).merge_and_unload()
-        tok_src = resolved.adapter_path if (Path(resolved.adapter_path) / "tokenizer_config.json").exists() else resolved.hf_path
         tmp = out.with_name(out.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         merged.save_pretrained(tmp)
-        AutoTokenizer.from_pretrained(tok_src).save_pretrained(tmp)
+        AutoTokenizer.from_pretrained(resolved.tokenizer_path).save_pretrained(tmp)
         tmp.rename(out)
     return out
 

@@ -162,24 +162,6 @@ def print_plan(lines: list[str]) -> None:
             print(f"[recon.train] {line}", flush=True)
 
 
-@dataclass
-class ModelSource:
-    """What to load: a transformers folder or hub id, optionally with a LoRA adapter on top."""
-
-    base: str
-    adapter: str | None
-    name: str
-
-
-def resolve_model_source(spec: str) -> ModelSource:
-    """`smollm2`, a hub id, a model folder or an adapter folder (an SFT checkpoint) → what to load."""
-    from recon.inference.models import resolve_model
-
-    resolved = resolve_model(spec)
-    adapter = str(resolved.adapter_path) if resolved.adapter_path else None
-    return ModelSource(base=str(resolved.hf_path), adapter=adapter, name=resolved.name)
-
-
 def last_checkpoint(output_dir: str) -> str | None:
     """The newest `checkpoint-N` folder in output_dir, if any."""
     from transformers.trainer_utils import get_last_checkpoint

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from recon.training.args import ModelSource, resolve_model_source
+from recon.inference.models import ResolvedModel, merge_adapter, resolve_model
 
 
 def _dtype(name: str | None) -> Any:
@@ -43,28 +43,16 @@ def _load_causal_lm(path: str, model_cfg, config):
     return AutoModelForCausalLM.from_pretrained(path, **kwargs)
 
 
-def merged_init(source: ModelSource, model_cfg, config, output_dir: str) -> str:
+def merged_init(source: ResolvedModel, model_cfg, config, output_dir: str) -> str:
     """Merge an SFT adapter into its base once (main process) under `output_dir/init-merged`, so the new
     run's adapters and checkpoints name a base that really holds the SFT weights."""
     from accelerate import PartialState
-    from peft import PeftModel
 
-    target = Path(output_dir).resolve() / "init-merged"
     with PartialState().main_process_first():
-        if not (target / "config.json").exists():
-            base = _load_causal_lm(source.base, model_cfg, config)
-            merged = PeftModel.from_pretrained(base, source.adapter).merge_and_unload()
-            tmp = target.with_name("init-merged.tmp")
-            merged.save_pretrained(tmp)
-            load_tokenizer(_tokenizer_source(source)).save_pretrained(tmp)
-            tmp.rename(target)
+        target = merge_adapter(
+            source, out=Path(output_dir).resolve() / "init-merged", load_base=lambda path: _load_causal_lm(path, model_cfg, config)
+        )
     return str(target)
-
-
-def _tokenizer_source(source: ModelSource) -> str:
-    if source.adapter and (Path(source.adapter) / "tokenizer_config.json").exists():
-        return source.adapter
-    return source.base
 
 
 def load_policy(script, model_cfg, config):
@@ -73,21 +61,22 @@ def load_policy(script, model_cfg, config):
     from peft import PeftModel
     from trl import get_peft_config
 
-    source = resolve_model_source(model_cfg.model_name_or_path)
-    tokenizer = load_tokenizer(_tokenizer_source(source))
+    source = resolve_model(model_cfg.model_name_or_path)
+    base_path, adapter = str(source.hf_path), source.adapter_path
+    tokenizer = load_tokenizer(str(source.tokenizer_path))
     peft_config = get_peft_config(model_cfg)
-    if source.adapter is None:
-        model = _load_causal_lm(source.base, model_cfg, config)
-        described = f"base {source.base}"
+    if adapter is None:
+        model = _load_causal_lm(base_path, model_cfg, config)
+        described = f"base {base_path}"
     elif script.adapter_mode == "merge":
         path = merged_init(source, model_cfg, config, config.output_dir)
         model = _load_causal_lm(path, model_cfg, config)
-        described = f"adapter {source.adapter} merged into {source.base} → {path}"
+        described = f"adapter {adapter} merged into {base_path} → {path}"
     else:
-        base = _load_causal_lm(source.base, model_cfg, config)
-        model = PeftModel.from_pretrained(base, source.adapter, is_trainable=True)
+        base = _load_causal_lm(base_path, model_cfg, config)
+        model = PeftModel.from_pretrained(base, str(adapter), is_trainable=True)
         peft_config = None
-        described = f"adapter {source.adapter} (continued) on {source.base}"
+        described = f"adapter {adapter} (continued) on {base_path}"
     described += "; LoRA " + (
         f"r={peft_config.r} alpha={peft_config.lora_alpha} on {sorted(peft_config.target_modules or [])}"
         if peft_config is not None

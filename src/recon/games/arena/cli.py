@@ -23,17 +23,16 @@ def arena_command(
     from rich.markdown import Markdown
 
     from recon.games.arena.agents import LLMAgent, make_agent
-    from recon.games.selfplay.runner import parse_options
-    from recon.inference import load_backend
+    from recon.inference import load_backend, parse_backend_options
 
     arena_config = ArenaConfig(**config)
-    engine = load_backend(backend, model=model, **parse_options(backend_options))
+    engine = load_backend(backend, model=model, **parse_backend_options(backend_options))
     kind = "cot" if cot else "llm"
     player = LLMAgent(engine, name=f"{kind}:{backend}:{model}", cot=cot, params=arena_config.sampling(cot))
     specs = [s.strip() for s in opponents.split(",") if s.strip()]
     if not specs:
         raise ValueError("give at least one opponent (random, mcts[:SIMS], tit_for_tat, llm:BACKEND:MODEL, cot:BACKEND:MODEL)")
-    opponent_kwargs = parse_options(opponent_options)
+    opponent_kwargs = parse_backend_options(opponent_options)
     rivals = [
         make_agent(
             s,

@@ -211,20 +211,6 @@ def run_selfplay(
     return results
 
 
-def parse_options(pairs: list[str]) -> dict[str, Any]:
-    """`KEY=VALUE` backend options; values read as JSON when they parse (numbers, booleans), else text."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise ValueError(f"backend option must be KEY=VALUE, got {pair!r}")
-        key, value = pair.split("=", 1)
-        try:
-            options[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key.strip()] = value
-    return options
-
-
 def selfplay_command(
     model: str, backend: str, games: str, out: Path | None, options: list[str], **config: Any
 ) -> dict[str, Any]:
@@ -232,10 +218,10 @@ def selfplay_command(
     from rich.console import Console
     from rich.markdown import Markdown
 
-    from recon.inference import load_backend
+    from recon.inference import load_backend, parse_backend_options
 
     selected = select_games(games)
-    engine = load_backend(backend, model=model, **parse_options(options))
+    engine = load_backend(backend, model=model, **parse_backend_options(options))
     out_dir = out or Path("runs/games/selfplay") / model.replace("/", "_")
     results = run_selfplay(engine, selected, SelfPlayConfig(model_label=model, **config), out_dir)
     console = Console()
