@@ -6,13 +6,19 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, get_args
 
 import typer
 
 from recon.data.problem import Problem
 
-VERDICTS = ("agree", "disagree", "ambiguous", "ill_posed", "unparsed", "not_computable")
+
+def verdicts() -> tuple[str, ...]:
+    """Every audit verdict, in table order: the `Verdict` literal (imported here, not at module load,
+    because `recon.data.categories` loads every solver and the CLI imports this module at start-up)."""
+    from recon.data.categories import Verdict
+
+    return get_args(Verdict)
 
 
 def audit_problem(problem: Problem):
@@ -25,7 +31,7 @@ def audit_problem(problem: Problem):
         return AuditResult("unparsed", None, f"no audit registered for category {problem.category!r}")
     try:
         return spec.audit(problem)
-    except (ValueError, KeyError, IndexError, ZeroDivisionError) as exc:
+    except (ValueError, KeyError, IndexError, ZeroDivisionError, TypeError, MemoryError, RecursionError) as exc:
         return AuditResult("unparsed", None, f"parser error: {type(exc).__name__}: {exc}")
 
 
@@ -49,6 +55,7 @@ def audit_records(problems: Iterable[Problem], split: str, progress: bool = Fals
 def audit_summary(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
     """`{split: {category | "all": {n, <verdict counts>, agreement}}}`; agreement is agree over
     the items the solver could decide (agree + disagree + ambiguous + ill_posed), None if none."""
+    names = verdicts()
     counts: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
     for r in records:
         counts[r["split"]][r["category"]][r["verdict"]] += 1
@@ -59,7 +66,7 @@ def audit_summary(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, dict
         for cat in sorted(by_cat, key=lambda c: (c == "all", c)):
             c = by_cat[cat]
             decided = sum(c[v] for v in ("agree", "disagree", "ambiguous", "ill_posed"))
-            row: dict[str, Any] = {"n": sum(c.values()), **{v: c[v] for v in VERDICTS}}
+            row: dict[str, Any] = {"n": sum(c.values()), **{v: c[v] for v in names}}
             row["agreement"] = c["agree"] / decided if decided else None
             summary[split][cat] = row
     return summary
@@ -71,14 +78,15 @@ def _pct(x: float | None) -> str:
 
 def audit_markdown(summary: dict[str, dict[str, dict[str, Any]]]) -> str:
     """One markdown table per split."""
+    names = verdicts()
     lines = ["# Audit of the published Recon labels", "",
              "agreement = agree / (agree + disagree + ambiguous + ill_posed); unparsed and not_computable are excluded.", ""]
     for split, rows in summary.items():
-        lines += [f"## {split}", "", "| category | n | " + " | ".join(VERDICTS) + " | agreement |",
-                  "|---|" + "---:|" * (len(VERDICTS) + 2)]
+        lines += [f"## {split}", "", "| category | n | " + " | ".join(names) + " | agreement |",
+                  "|---|" + "---:|" * (len(names) + 2)]
         for cat, row in rows.items():
-            name = f"**{cat}**" if cat == "all" else cat
-            lines.append(f"| {name} | {row['n']} | " + " | ".join(str(row[v]) for v in VERDICTS) + f" | {_pct(row['agreement'])} |")
+            label = f"**{cat}**" if cat == "all" else cat
+            lines.append(f"| {label} | {row['n']} | " + " | ".join(str(row[v]) for v in names) + f" | {_pct(row['agreement'])} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -87,14 +95,15 @@ def _print_tables(summary: dict[str, dict[str, dict[str, Any]]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    names = verdicts()
     console = Console()
     for split, rows in summary.items():
         table = Table(title=f"audit: {split}")
         table.add_column("category", no_wrap=True)
-        for col in ("n", *VERDICTS, "agreement"):
+        for col in ("n", *names, "agreement"):
             table.add_column(col, justify="right")
         for cat, row in rows.items():
-            table.add_row(cat, str(row["n"]), *(str(row[v]) for v in VERDICTS), _pct(row["agreement"]), style="bold" if cat == "all" else None)
+            table.add_row(cat, str(row["n"]), *(str(row[v]) for v in names), _pct(row["agreement"]), style="bold" if cat == "all" else None)
         console.print(table)
 
 

@@ -167,24 +167,24 @@ def build_splits(
     pub_train = _kept(published["train"], audit_counts["train"])
     sft = _kept(published["sft_cot"], audit_counts["sft_cot"])
 
-    pub_keys = {item_key(p) for p in pub_eval} | {item_key(p, near=True) for p in pub_eval}
-    gen_eval = generate_problems("all", eval_generated_per_category, f"{seed}-eval", difficulty, exclude=pub_keys,
-                                 progress=progress, accept=lambda p: eval_bucket(p), allow_short=True)
+    pub_exact, pub_near = {item_key(p) for p in pub_eval}, {item_key(p, near=True) for p in pub_eval}
+    gen_eval = generate_problems("all", eval_generated_per_category, f"{seed}-eval", difficulty, exclude=pub_exact | pub_near,
+                                 progress=progress, accept=eval_bucket, allow_short=True)
     gen_eval = [
         p
         for category in sorted({p.category for p in gen_eval})
         for p in trim_for_balance([q for q in pub_eval if q.category == category], [q for q in gen_eval if q.category == category])
     ]
     evaluation = pub_eval + gen_eval
-    exact_keys = {item_key(p) for p in evaluation}
-    near_keys = {item_key(p, near=True) for p in evaluation}
+    exact_keys = pub_exact | {item_key(p) for p in gen_eval}
+    near_keys = pub_near | {item_key(p, near=True) for p in gen_eval}
     gen_train = generate_problems("all", generated_per_category, f"{seed}-train", difficulty, exclude=exact_keys | near_keys,
                                   progress=progress, accept=lambda p: not eval_bucket(p), allow_short=True)
 
     removed = {}
     pub_train, removed["published_train"] = _drop_overlap(pub_train, exact_keys, near_keys)
     sft, removed["sft_cot"] = _drop_overlap(sft, exact_keys, near_keys)
-    gen_train, removed["generated_train"] = _drop_overlap(gen_train, exact_keys, near_keys)
+    removed["generated_train"] = 0  # generate_problems excluded every eval key already (the overlap check below confirms)
 
     train = shuffle_balanced(pub_train + gen_train, f"{seed}-train")
     evaluation = shuffle_balanced(evaluation, f"{seed}-eval")
@@ -245,12 +245,11 @@ def _category_counts(problems: list[Problem]) -> dict[str, dict[str, int]]:
 
 
 def _positions(problems: list[Problem]) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = defaultdict(dict)
-    for p in problems:
-        if p.answer_type == "option":
-            key = str(p.gold_option)
-            out[p.category][key] = out[p.category].get(key, 0) + 1
-    return {c: dict(sorted(v.items())) for c, v in sorted(out.items())}
+    """Gold-position counts of the option items, per category."""
+    from recon.data.report import gold_positions
+
+    categories = sorted({p.category for p in problems if p.answer_type == "option"})
+    return {c: gold_positions([p for p in problems if p.category == c]) for c in categories}
 
 
 def _pct(x: float | None) -> str:

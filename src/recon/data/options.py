@@ -66,10 +66,10 @@ def permute_options(problem: Problem, order: Sequence[int]) -> Problem:
     if gold is None or not 1 <= gold <= n:
         raise ValueError(f"problem {problem.id!r}: gold {problem.gold!r} names no option 1..{n}")
     new = copy.deepcopy(problem)
-    new.choices = [problem.choices[i] for i in order]
     # keep each choice's own "Option N:" prefix style, renumbered
     new.choices = [
-        _PREFIX.sub(f"Option {k}: ", c, count=1) if _PREFIX.match(c) else c for k, c in enumerate(new.choices, 1)
+        _PREFIX.sub(f"Option {k}: ", c, count=1) if _PREFIX.match(c) else c
+        for k, c in enumerate((problem.choices[i] for i in order), 1)
     ]
     new_gold = order.index(gold - 1) + 1
     new.gold = f"Option {new_gold}:" + problem.gold.split(":", 1)[1] if ":" in problem.gold else f"Option {new_gold}"

@@ -97,7 +97,7 @@ def parse_messages(raw: str, where: str) -> list[dict[str, str]]:
     """A stringified message list (Python literal) → messages, without `eval`."""
     try:
         messages = ast.literal_eval(raw)
-    except (ValueError, SyntaxError, MemoryError, RecursionError) as exc:
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
         raise DataFormatError(f"{where}: prompt is not a message list ({type(exc).__name__})") from exc
     if not (
         isinstance(messages, list)

@@ -195,6 +195,16 @@ def is_individually_rational(game: NormalFormGame, point: Sequence[Any], kind: M
     return all(q[i] > mm[i] if strict else q[i] >= mm[i] for i in range(2))
 
 
+def feasible_and_rational(game: NormalFormGame, point: Sequence[Any], minmax: Point | None = None,
+                          hull: Sequence[Point] | None = None) -> bool:
+    """Folk-theorem test: `is_feasible(game, point) and is_individually_rational(game, point, "mixed",
+    strict=True)`. Pass `minmax` (= `minmax_values(game, "mixed")`) and `hull` (= `feasible_set(game)`)
+    to reuse them across many points of one game."""
+    mm = minmax if minmax is not None else minmax_values(game, "mixed")
+    q = (to_fraction(point[0]), to_fraction(point[1]))
+    return q[0] > mm[0] and q[1] > mm[1] and point_in_hull(hull if hull is not None else feasible_set(game), q)
+
+
 @dataclass(frozen=True)
 class Sustainability:
     """Whether a cyclic outcome path is an equilibrium path under `notion`, with the binding numbers:

@@ -15,14 +15,11 @@ from recon.data.categories.common import (
     numbers,
     place_options,
     split_option_prompt,
+    unparsed,
     verdict_for,
 )
 from recon.data.problem import Problem
 from recon.econ import auctions, decision, social_choice
-
-
-def _unparsed(reason: str) -> AuditResult:
-    return AuditResult("unparsed", None, reason)
 
 
 # =========================================================================== auction_risk
@@ -52,11 +49,11 @@ def audit_auction_risk(problem: Problem) -> AuditResult:
     try:
         body, options = split_option_prompt(problem)
     except ValueError as exc:
-        return _unparsed(str(exc))
+        return unparsed(str(exc))
     crra = _CRRA.search(body)
     risk = auctions.risk_attitude_of_rho(Fraction(crra.group(1))) if crra else risk_attitude(body)
     if risk is None:
-        return _unparsed("no single bidder risk attitude in the question")
+        return unparsed("no single bidder risk attitude in the question")
     goal = "lowest" if _LOWEST.search(body) else "highest"
     formats = [auctions.canonical_format(o) for o in options]
     equal = [bool(_EQUAL_REVENUE.search(o)) for o in options]
@@ -175,15 +172,15 @@ def audit_endowment_effect(problem: Problem) -> AuditResult:
     try:
         body, options = split_option_prompt(problem)
     except ValueError as exc:
-        return _unparsed(str(exc))
+        return unparsed(str(exc))
     intro = body.split("'", 1)[0] if "'" in body else body.split("\n", 1)[0]
     declined, accepted = bool(_DECLINED.search(intro)), bool(_ACCEPTED.search(intro))
     if declined == accepted:
-        return _unparsed("cannot tell whether the earlier trade was declined or accepted")
+        return unparsed("cannot tell whether the earlier trade was declined or accepted")
     yes = [i for i, o in enumerate(options) if o.strip().rstrip(".").casefold() == "yes"]
     no = [i for i, o in enumerate(options) if o.strip().rstrip(".").casefold() == "no"]
     if len(yes) != 1 or len(no) != 1:
-        return _unparsed("options are not a single Yes and a single No")
+        return unparsed("options are not a single Yes and a single No")
     new_situation = body.rsplit("'", 1)[-1]
     if _OTHER_PARTY.search(new_situation):
         return AuditResult("ill_posed", None, "the mirrored situation asks about the other party's choice, not yours")
@@ -302,10 +299,10 @@ def audit_certainty_effect(problem: Problem) -> AuditResult:
     try:
         body, options = split_option_prompt(problem)
     except ValueError as exc:
-        return _unparsed(str(exc))
+        return unparsed(str(exc))
     lotteries = [parse_lottery(o) for o in options]
     if len(options) < 2 or None in lotteries:
-        return _unparsed("an option is not a 'x with p% and 0 with (100-p)%' lottery")
+        return unparsed("an option is not a 'x with p% and 0 with (100-p)%' lottery")
     # options dominated by another option are never chosen; EU must decide between what is left
     alive = [i for i, x in enumerate(lotteries) if not any(decision.dominates(y, x) for y in lotteries if y is not x)]
     stated = _CHOICE_PHRASE.search(body)
@@ -320,7 +317,7 @@ def audit_certainty_effect(problem: Problem) -> AuditResult:
         pick = None if which is None else alive[0] if which == "a" else alive[1]
         reason += f" (earlier choice: the {'certain amount' if chose_certain else 'risky lottery'}){dropped}"
     elif prior is None:
-        return _unparsed("cannot read the earlier certain-vs-risky choice")
+        return unparsed("cannot read the earlier certain-vs-risky choice")
     else:
         pick, reason = None, f"{len(alive)} undominated options"
     details = {"lotteries": [[str(x.payoff), str(x.prob)] for x in lotteries]}
@@ -406,10 +403,10 @@ def audit_time_inconsistency(problem: Problem) -> AuditResult:
     try:
         body, options = split_option_prompt(problem)
     except ValueError as exc:
-        return _unparsed(str(exc))
+        return unparsed(str(exc))
     parsed = [_option_amount_delay(o) for o in options]
     if len(options) != 2 or None in parsed:
-        return _unparsed("options are not two 'amount, delay in days' payments")
+        return unparsed("options are not two 'amount, delay in days' payments")
     (amt1, d1), (amt2, d2) = parsed
     if amt1 == amt2 or d1 == d2:
         return AuditResult("ill_posed", None, "the two payments do not trade a larger amount against a longer delay")
@@ -419,10 +416,10 @@ def audit_time_inconsistency(problem: Problem) -> AuditResult:
     chose = _CHOSE.search(body)
     gap_word = next((g for w, g in _GAP_WORDS.items() if w in body.lower()), None)
     if chose is None or gap_word is None:
-        return _unparsed("cannot read the earlier choice or its delay")
+        return unparsed("cannot read the earlier choice or its delay")
     chosen_amount = Fraction(chose.group(1))
     if chosen_amount not in (sooner[1], later[1]):
-        return _unparsed(f"the earlier choice names {chosen_amount}, not one of the two amounts")
+        return unparsed(f"the earlier choice names {chosen_amount}, not one of the two amounts")
     if later[0] - sooner[0] != gap_word:
         return AuditResult("ill_posed", None, f"the new delay gap {later[0] - sooner[0]} differs from the earlier gap {gap_word}")
     earlier = "sooner" if chosen_amount == sooner[1] else "later"
@@ -493,17 +490,17 @@ def audit_condorcet_criterion(problem: Problem) -> AuditResult:
     try:
         body, options = split_option_prompt(problem)
     except ValueError as exc:
-        return _unparsed(str(exc))
+        return unparsed(str(exc))
     ballots = parse_ballots(body)
     if not ballots:
-        return _unparsed("no 'N voters voted for X > Y > Z' lines")
+        return unparsed("no 'N voters voted for X > Y > Z' lines")
     candidates = sorted({c for _, r in ballots for c in r})
     mapped = []
     for o in options:
         cand = _option_candidate(o, set(candidates) | _named_candidates(body))
         mapped.append(cand if cand else ("none" if _NO_WINNER.search(o) else None))
     if None in mapped:
-        return _unparsed(f"cannot map option {mapped.index(None) + 1} to a candidate or 'no winner'")
+        return unparsed(f"cannot map option {mapped.index(None) + 1} to a candidate or 'no winner'")
     candidates = sorted(set(candidates) | {m for m in mapped if m != "none"})
     winner = social_choice.condorcet_winner(ballots, candidates)
     support = social_choice.pairwise_support(ballots, candidates)

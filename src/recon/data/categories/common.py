@@ -50,6 +50,11 @@ def split_option_prompt(problem: Problem) -> tuple[str, list[str]]:
     return body, options
 
 
+def pending_id(category: str) -> str:
+    """The placeholder id of a generated item; `recon.data.generate` numbers it `gen-<category>-<seed>-<n>`."""
+    return f"gen-{category}-pending"
+
+
 def make_option_problem(
     category: str,
     question: str,
@@ -60,14 +65,14 @@ def make_option_problem(
     template: str = "",
 ) -> Problem:
     """A generated multiple-choice Problem (0-based `gold_index`) with its worked solution in
-    `meta["solution"]`. The id is set by the caller (`recon.data.generate`)."""
+    `meta["solution"]`. The final id is set by the caller (`recon.data.generate`)."""
     if len(set(options)) != len(options):
         raise ValueError(f"{category}: duplicate option texts {list(options)}")
     gold = f"Option {gold_index + 1}: {options[gold_index]}"
     meta = dict(meta or {})
     meta.update(solution=worked_solution(steps, gold), template=template, generator=category)
     return Problem(
-        id=f"{category}-pending",
+        id=pending_id(category),
         category=category,
         source="generated",
         question=question.strip(),
@@ -76,6 +81,26 @@ def make_option_problem(
         gold=gold,
         messages=[{"role": "user", "content": option_prompt(question, options)}],
         meta=meta,
+    )
+
+
+def make_pairs_problem(
+    category: str,
+    prompt: str,
+    question: str,
+    gold: str,
+    steps: Sequence[str],
+    meta: dict[str, Any] | None = None,
+    boxed: str | None = None,
+) -> Problem:
+    """A generated `pairs` Problem whose user message is `prompt` + `question`, with its worked solution
+    in `meta["solution"]`. The solution boxes `boxed` (default: the gold), which may be written
+    differently from the gold (PTE boxes `[r, c]` for the gold `[[r, c]]`). The final id is set by the
+    caller (`recon.data.generate`)."""
+    meta = {"solution": worked_solution(steps, gold if boxed is None else boxed), **(meta or {}), "generator": category}
+    return Problem(
+        id=pending_id(category), category=category, source="generated", question=question, choices=None,
+        answer_type="pairs", gold=gold, messages=[{"role": "user", "content": prompt + question}], meta=meta,
     )
 
 
@@ -130,6 +155,11 @@ def verdict_for(problem: Problem, options: Sequence[str], correct: Sequence[int]
         return AuditResult("unparsed", answer, f"gold {problem.gold!r} names no option", details)
     verdict = "agree" if gold == correct[0] + 1 else "disagree"
     return AuditResult(verdict, answer, reason, details)
+
+
+def unparsed(reason: str) -> AuditResult:
+    """The verdict for an item whose text the parser cannot read."""
+    return AuditResult("unparsed", None, reason)
 
 
 def not_computable(reason: str):

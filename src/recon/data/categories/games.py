@@ -7,7 +7,6 @@ solver finds exactly one correct option, and carries a worked solution written f
 from __future__ import annotations
 
 import ast
-import hashlib
 import itertools
 import random
 import re
@@ -17,24 +16,32 @@ from typing import Any, Sequence
 import numpy as np
 
 from recon.data.categories import AuditResult, CategorySpec, register
-from recon.data.categories.common import fmt, make_option_problem, place_options, verdict_for, worked_solution
+from recon.data.categories.common import (
+    fmt,
+    make_option_problem,
+    make_pairs_problem,
+    place_options,
+    unparsed,
+    verdict_for,
+)
 from recon.data.problem import Problem
 from recon.econ.bayesian import expected_game
-from recon.econ.extensive import Decision, Leaf, backward_induction, subgame_perfect_paths
+from recon.econ.extensive import Decision, Leaf, backward_induction, from_nested, subgame_perfect_paths
 from recon.econ.normal_form import (
     NormalFormGame,
     perfectly_transparent_trace,
     pure_nash_equilibria,
 )
 from recon.econ.repeated import (
+    feasible_and_rational,
     feasible_set,
-    is_feasible,
-    point_in_hull,
     min_delta_grim_trigger,
     minmax_values,
+    point_in_hull,
     sustainable_minmax,
     sustainable_nash_reversion,
 )
+from recon.grading.grade import parse_pairs
 
 # Generators retry until the solver confirms a well-formed item; this many tries is plenty.
 MAX_TRIES = 500
@@ -42,18 +49,6 @@ MAX_TRIES = 500
 
 class ParseError(ValueError):
     """A published item whose numbers the parser cannot read."""
-
-
-def _unparsed(reason: str) -> AuditResult:
-    return AuditResult("unparsed", None, reason)
-
-
-def _finish(problem: Problem, category: str) -> Problem:
-    """Give a generated problem its content-hash id `gen-<category>-<hash>`."""
-    digest = hashlib.sha1(problem.messages[-1]["content"].encode()).hexdigest()[:12]
-    problem.id = f"gen-{category}-{digest}"
-    problem.source = "generated"
-    return problem
 
 
 def _num(x: Fraction, places: int = 2) -> str:
@@ -110,7 +105,7 @@ def parse_matrix_game(text: str) -> NormalFormGame:
         raise ParseError("did not find both payoff matrices")
     try:
         a, b = (ast.literal_eval(found[k]) for k in (0, 1))
-    except (ValueError, SyntaxError) as exc:
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
         raise ParseError(f"payoff matrix is not a list literal ({exc})") from exc
     try:
         return NormalFormGame([a, b])
@@ -123,20 +118,14 @@ def format_pairs(cells: Sequence[Sequence[int]]) -> str:
     return "[" + ", ".join(f"[{r}, {c}]" for r, c in cells) + "]"
 
 
-def _gold_pairs(problem: Problem) -> frozenset | None:
-    from recon.grading.grade import parse_pairs
-
-    return parse_pairs(problem.gold)
-
-
 def audit_pure_nash(problem: Problem) -> AuditResult:
     try:
         game = parse_matrix_game(problem.messages[-1]["content"])
     except ParseError as exc:
-        return _unparsed(str(exc))
+        return unparsed(str(exc))
     eqs = pure_nash_equilibria(game)
     answer = format_pairs(eqs)
-    gold = _gold_pairs(problem)
+    gold = parse_pairs(problem.gold)
     if gold is None:
         return AuditResult("unparsed", answer, f"gold {problem.gold!r} is not a list of cells")
     verdict = "agree" if gold == frozenset(eqs) else "disagree"
@@ -147,10 +136,10 @@ def audit_pte(problem: Problem) -> AuditResult:
     try:
         game = parse_matrix_game(problem.messages[-1]["content"])
     except ParseError as exc:
-        return _unparsed(str(exc))
+        return unparsed(str(exc))
     trace = perfectly_transparent_trace(game)
     pte = sorted(trace[-1][0])
-    gold = _gold_pairs(problem)
+    gold = parse_pairs(problem.gold)
     if gold is None:
         return AuditResult("unparsed", format_pairs(pte), f"gold {problem.gold!r} is not a list of cells")
     if len(pte) > 1:
@@ -205,19 +194,16 @@ def generate_pure_nash(rng: random.Random, difficulty: int = 1) -> Problem:
     """A fresh game of `_shape(difficulty)` with each player's payoffs a permutation; all pure equilibria."""
     game = _random_permutation_game(rng, *_shape(rng, difficulty))
     eqs = pure_nash_equilibria(game)
-    answer = format_pairs(eqs)
-    content = PURE_NASH_PROMPT + _matrix_text(game)
-    problem = Problem(
-        id="pending", category="pure_nash", source="generated", question=_matrix_text(game), choices=None,
-        answer_type="pairs", gold=answer, messages=[{"role": "user", "content": content}],
-        meta={"solution": worked_solution(pure_nash_steps(game), answer), "difficulty": difficulty, "generator": "pure_nash"},
-    )
-    return _finish(problem, "pure_nash")
+    return make_pairs_problem("pure_nash", PURE_NASH_PROMPT, _matrix_text(game), format_pairs(eqs), pure_nash_steps(game),
+                              meta={"difficulty": difficulty})
 
 
-def pte_steps(game: NormalFormGame) -> list[str]:
+def pte_steps(game: NormalFormGame, trace: Sequence[tuple[list, list]] | None = None) -> list[str]:
+    """The worked PTE iteration, round by round (pass `perfectly_transparent_trace(game)` to reuse it)."""
+    if trace is None:
+        trace = perfectly_transparent_trace(game)
     steps = []
-    for k, (alive, guarantees) in enumerate(perfectly_transparent_trace(game), 1):
+    for k, (alive, guarantees) in enumerate(trace, 1):
         if not alive:
             steps.append(f"Round {k}: no outcome is left, so there is no PTE.")
             break
@@ -228,9 +214,9 @@ def pte_steps(game: NormalFormGame) -> list[str]:
                 worst[p[i]] = min(worst.get(p[i], game.utility(i, p)), game.utility(i, p))
             parts = ", ".join(f"{'row' if i == 0 else 'column'} {s}: {fmt(w)}" for s, w in sorted(worst.items()))
             steps.append(f"  Player {i}'s worst payoffs ({parts}) → maximin guarantee {fmt(g)}.")
-        kept = [p for p in alive if all(game.utility(i, p) >= guarantees[i] for i in range(2))]
+        kept = trace[k][0] if k < len(trace) else alive  # the round's survivors: the next round, or the fixpoint
         steps.append(f"  Outcomes giving both players at least their guarantee: {format_pairs(kept)}.")
-    final = perfectly_transparent_trace(game)[-1][0]
+    final = trace[-1][0]
     steps.append(f"Nothing more is eliminated: the PTE is {format_pairs(final)}." if len(final) == 1
                  else "No single outcome survives, so there is no PTE.")
     return steps
@@ -239,16 +225,12 @@ def pte_steps(game: NormalFormGame) -> list[str]:
 def generate_pte(rng: random.Random, difficulty: int = 1) -> Problem:
     """A fresh permutation game of `_shape(difficulty)` and its perfectly transparent equilibrium (or [])."""
     game = _random_permutation_game(rng, *_shape(rng, difficulty))
-    final = sorted(perfectly_transparent_trace(game)[-1][0])
+    trace = perfectly_transparent_trace(game)
+    final = sorted(trace[-1][0])
     gold = format_pairs(final) if len(final) == 1 else "[]"
     boxed = f"[{final[0][0]}, {final[0][1]}]" if len(final) == 1 else "[]"
-    content = PTE_PROMPT + _matrix_text(game)
-    problem = Problem(
-        id="pending", category="pte", source="generated", question=_matrix_text(game), choices=None,
-        answer_type="pairs", gold=gold, messages=[{"role": "user", "content": content}],
-        meta={"solution": worked_solution(pte_steps(game), boxed), "difficulty": difficulty, "generator": "pte"},
-    )
-    return _finish(problem, "pte")
+    return make_pairs_problem("pte", PTE_PROMPT, _matrix_text(game), gold, pte_steps(game, trace),
+                              meta={"difficulty": difficulty}, boxed=boxed)
 
 
 # ====================================================================== bayes_nash
@@ -287,7 +269,7 @@ def parse_bayes_nash(text: str) -> tuple[list[NormalFormGame], list[Fraction]]:
 def _profile_of_option(option: str, game: NormalFormGame) -> tuple[int, int] | None:
     try:
         pair = ast.literal_eval(option.strip())
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return None
     if not (isinstance(pair, tuple) and len(pair) == 2):
         return None
@@ -301,16 +283,16 @@ def audit_bayes_nash(problem: Problem) -> AuditResult:
     try:
         states, prior = parse_bayes_nash(problem.messages[-1]["content"])
     except (ParseError, ValueError, IndexError) as exc:
-        return _unparsed(str(exc))
+        return unparsed(str(exc))
     game = expected_game(states, prior)
     eqs = pure_nash_equilibria(game)
     options = problem.choices or []
     profiles = [_profile_of_option(o, game) for o in options]
     if any(p is None for p in profiles):
-        return _unparsed("an option is not a (row, column) action pair of the tables")
+        return unparsed("an option is not a (row, column) action pair of the tables")
     correct = [k for k, p in enumerate(profiles) if p in eqs]
     names = ", ".join(f"({game.labels[0][r]}, {game.labels[1][c]})" for r, c in eqs) or "none"
-    return verdict_for(problem, options, correct, str(names), f"pure equilibria of the expected game: {names}")
+    return verdict_for(problem, options, correct, names, f"pure equilibria of the expected game: {names}")
 
 
 BAYES_TEMPLATES = [
@@ -379,9 +361,8 @@ def generate_bayes_nash(rng: random.Random, difficulty: int = 1) -> Problem:
         ok = game.utility(0, (r, c)) >= dev_r and game.utility(1, (r, c)) >= dev_c
         steps.append(f"({rows[r]}, {cols[c]}): row deviation gives {fmt(dev_r)}, column deviation gives {fmt(dev_c)} → "
                      + ("no profitable deviation, an equilibrium." if ok else "a profitable deviation exists."))
-    problem = make_option_problem("bayes_nash", question, options, gold, steps,
-                                  meta={"difficulty": difficulty, "states": n}, template="bayes")
-    return _finish(problem, "bayes_nash")
+    return make_option_problem("bayes_nash", question, options, gold, steps,
+                               meta={"difficulty": difficulty, "states": n}, template="bayes")
 
 
 # ====================================================================== repeated prisoner's-dilemma prose
@@ -636,10 +617,10 @@ def audit_trigger(problem: Problem) -> AuditResult:
     try:
         cells = parse_symmetric_pd(problem.question)
     except ParseError as exc:
-        return _unparsed(str(exc))
+        return unparsed(str(exc))
     values = [_option_value(o) for o in problem.choices or []]
     if any(v is None for v in values):
-        return _unparsed("an option is not a number")
+        return unparsed("an option is not a number")
     shown = {k: fmt(v) for k, v in cells.items()}
     issues = _pd_conditions(cells)
     if issues:
@@ -696,14 +677,14 @@ def audit_enforceability(problem: Problem) -> AuditResult:
     try:
         cells = parse_symmetric_pd(text)
     except ParseError as exc:
-        return _unparsed(str(exc))
+        return unparsed(str(exc))
     delta = parse_delta(text)
     if delta is None or not 0 <= delta < 1:
-        return _unparsed("no discount factor in [0, 1)")
+        return unparsed("no discount factor in [0, 1)")
     options = problem.choices or []
     kinds = [classify_path(o) for o in options]
     if sum(k is not None for k in kinds) < len(options) - 1:
-        return _unparsed("options do not name outcome paths")
+        return unparsed("options do not name outcome paths")
     game, notion, negated = pd_game(cells), _notion_of(text), _negated(text)
     ok = {k: path_sustainable(game, PATHS[k], delta, notion).sustainable for k in set(kinds) if k}
     correct = [i for i, k in enumerate(kinds) if k is not None and ok[k] != negated]
@@ -730,28 +711,20 @@ def _option_point(option: str) -> tuple[Fraction, Fraction] | None:
     return None
 
 
-def feasible_and_rational(game: NormalFormGame, point: tuple[Fraction, Fraction],
-                          minmax: tuple[Fraction, Fraction] | None = None, hull: Sequence | None = None) -> bool:
-    """Folk-theorem test: in the convex hull of stage payoffs and strictly above both mixed minmax values
-    (pass `minmax`/`hull` to reuse them across many points)."""
-    mm = minmax if minmax is not None else minmax_values(game, "mixed")
-    return point[0] > mm[0] and point[1] > mm[1] and point_in_hull(hull if hull is not None else feasible_set(game), point)
-
-
 def audit_feasibility(problem: Problem) -> AuditResult:
     text = problem.question
     try:
         cells = parse_symmetric_pd(text)
     except ParseError as exc:
-        return _unparsed(str(exc))
+        return unparsed(str(exc))
     options = problem.choices or []
     points = [_option_point(o) for o in options]
     if any(p is None for p in points):
-        return _unparsed("an option is not a payoff or payoff pair")
+        return unparsed("an option is not a payoff or payoff pair")
     game, negated = pd_game(cells), _negated(text)
-    good = [feasible_and_rational(game, p) for p in points]
+    mm, hull = minmax_values(game, "mixed"), feasible_set(game)
+    good = [feasible_and_rational(game, p, mm, hull) for p in points]
     correct = [i for i, g in enumerate(good) if g != negated]
-    mm = minmax_values(game, "mixed")
     return verdict_for(problem, options, correct, ", ".join(o for o, g in zip(options, good) if g) or "none",
                        f"folk theorem: feasible per-period payoffs above minmax ({fmt(mm[0])}, {fmt(mm[1])})",
                        cells={k: fmt(v) for k, v in cells.items()}, negated=negated)
@@ -842,16 +815,15 @@ def generate_trigger(rng: random.Random, difficulty: int = 1) -> Problem:
     steps = [
         f"Stage payoffs: R = {fmt(R)} (both cooperate), T = {fmt(T)} (deviate against a cooperator), "
         f"S = {fmt(S)} (cooperate against a deviator), P = {fmt(P)} (both defect).",
-        f"T > R > P > S, so defecting is dominant and mutual defection is the stage Nash equilibrium: the grim "
-        f"punishment is itself an equilibrium, as subgame perfection needs.",
-        f"Cooperating forever is worth R/(1−δ); the best deviation gives T now and P forever after: T + δP/(1−δ).",
+        "T > R > P > S, so defecting is dominant and mutual defection is the stage Nash equilibrium: the grim "
+        "punishment is itself an equilibrium, as subgame perfection needs.",
+        "Cooperating forever is worth R/(1−δ); the best deviation gives T now and P forever after: T + δP/(1−δ).",
         f"R/(1−δ) ≥ T + δP/(1−δ) ⇔ δ ≥ (T−R)/(T−P) = ({fmt(T)}−{fmt(R)})/({fmt(T)}−{fmt(P)}) = {fmt(T - R)}/{fmt(T - P)} "
         f"≈ {float(res.delta):.4f}, which rounds to {correct}.",
     ]
-    problem = make_option_problem("trigger", question, options, gold, steps,
-                                  meta={"difficulty": difficulty, "delta_star": str(res.delta), "cells": {k: str(v) for k, v in cells.items()}},
-                                  template="grim")
-    return _finish(problem, "trigger")
+    return make_option_problem("trigger", question, options, gold, steps,
+                               meta={"difficulty": difficulty, "delta_star": str(res.delta), "cells": {k: str(v) for k, v in cells.items()}},
+                               template="grim")
 
 
 def _path_options(ctx: tuple) -> dict[str, str]:
@@ -914,10 +886,9 @@ def generate_enforceability(rng: random.Random, difficulty: int = 1) -> Problem:
              "(1−δ)·(best one-shot deviation) + δ·(punishment value)."]
     steps += _sustainability_steps(game, kinds, delta, notion)
     steps.append(f"Exactly one option is {'not ' if negated else ''}sustainable: {texts[hits[0]]}.")
-    problem = make_option_problem("enforceability", question, options, gold, steps,
-                                  meta={"difficulty": difficulty, "notion": notion, "negated": negated, "delta": str(delta),
-                                        "cells": {k: str(v) for k, v in cells.items()}}, template="paths")
-    return _finish(problem, "enforceability")
+    return make_option_problem("enforceability", question, options, gold, steps,
+                               meta={"difficulty": difficulty, "notion": notion, "negated": negated, "delta": str(delta),
+                                     "cells": {k: str(v) for k, v in cells.items()}}, template="paths")
 
 
 def generate_feasibility(rng: random.Random, difficulty: int = 1) -> Problem:
@@ -958,20 +929,18 @@ def generate_feasibility(rng: random.Random, difficulty: int = 1) -> Problem:
                 f"factor close to 1). {_payoff_sentence(rng, ctx, cells)} By the folk theorem, which of the following "
                 f"average per-{ctx[4]} payoff pairs ({ctx[5]}, {ctx[6]}) {verb} be sustained in a subgame perfect "
                 f"equilibrium of the repeated game?")
-    mm = minmax_values(game, "mixed")
     steps = [f"Stage payoff pairs: {', '.join(f'({fmt(game.utility(0, p))}, {fmt(game.utility(1, p))})' for p in game.profiles())}.",
-             f"The feasible set is their convex hull with vertices {', '.join(f'({fmt(x)}, {fmt(y)})' for x, y in feasible_set(game))}.",
+             f"The feasible set is their convex hull with vertices {', '.join(f'({fmt(x)}, {fmt(y)})' for x, y in hull)}.",
              f"Each player's minmax value is {fmt(mm[0])} (the opponent defects), so sustainable averages must exceed it.",]
     for o in options:
         p = _option_point(o)
         assert p is not None
         yes = lambda b: "yes" if b else "no"  # noqa: E731
-        steps.append(f"{o}: feasible {yes(is_feasible(game, p))}, above minmax {yes(p[0] > mm[0] and p[1] > mm[1])} → "
-                     + ("sustainable." if feasible_and_rational(game, p, mm) else "not sustainable."))
-    problem = make_option_problem("feasibility", question, options, gold, steps,
-                                  meta={"difficulty": difficulty, "negated": negated, "cells": {k: str(v) for k, v in cells.items()}},
-                                  template="folk")
-    return _finish(problem, "feasibility")
+        steps.append(f"{o}: feasible {yes(point_in_hull(hull, p))}, above minmax {yes(p[0] > mm[0] and p[1] > mm[1])} → "
+                     + ("sustainable." if feasible_and_rational(game, p, mm, hull) else "not sustainable."))
+    return make_option_problem("feasibility", question, options, gold, steps,
+                               meta={"difficulty": difficulty, "negated": negated, "cells": {k: str(v) for k, v in cells.items()}},
+                               template="folk")
 
 
 # ====================================================================== backward_induction (sequential games)
@@ -1110,8 +1079,6 @@ def parse_tree_listing(text: str) -> Decision | None:
             if not isinstance(node, dict):
                 raise ParseError(f"history {history!r} extends a terminal history")
         node[moves[-1]] = [Fraction(x), Fraction(y)]
-    from recon.econ.extensive import from_nested
-
     tree = from_nested(spec)
     if not isinstance(tree, Decision):
         raise ParseError("the listing has no decision")
@@ -1135,28 +1102,28 @@ def audit_backward_induction(problem: Problem) -> AuditResult:
     try:
         tree = parse_tree_listing(text)
     except (ParseError, ValueError) as exc:
-        return _unparsed(str(exc))
+        return unparsed(str(exc))
     if tree is not None:
         return _audit_tree_listing(problem, tree)
     if re.search(r"treatment|physician|\bDr\.", text, re.I):
-        return _unparsed("treatment story: the action that ends the game is not machine-readable")
+        return unparsed("treatment story: the action that ends the game is not machine-readable")
     try:
         names, pairs = parse_centipede(text)
     except ParseError as exc:
-        return _unparsed(str(exc))
+        return unparsed(str(exc))
     stage = _asked_stage(text)
     options = problem.choices or []
     if stage is None:
         actors = {k for o in options for k, n in enumerate(names) if o.startswith(n) or o.startswith(f"The {n}")}
         if actors != {1}:
-            return _unparsed("cannot tell which decision node is asked about")
+            return unparsed("cannot tell which decision node is asked about")
         stage = 1  # the second mover decides only at the second node
     kinds = [option_action(o) for o in options]
     if sorted(map(str, kinds)) != ["continue", "stop"]:
-        return _unparsed(f"options read as {kinds}, expected one stop and one continue")
+        return unparsed(f"options read as {kinds}, expected one stop and one continue")
     tree = centipede_tree(pairs)
     if not 0 <= stage < len(pairs) - 1:
-        return _unparsed(f"asked about decision {stage + 1} of a {len(pairs) - 1}-decision game")
+        return unparsed(f"asked about decision {stage + 1} of a {len(pairs) - 1}-decision game")
     actions = spe_actions(tree, ("continue",) * stage)
     correct = [i for i, k in enumerate(kinds) if k in actions]
     outcome_text = "; ".join(f"({float(x):.2f}, {float(y):.2f})" for x, y in pairs)
@@ -1265,10 +1232,9 @@ def generate_tree_problem(rng: random.Random, difficulty: int) -> Problem:
     options, gold = place_options(rng, ", ".join(path), [", ".join(h) for h in others])
     steps = ["Solve by backward induction, deepest decisions first."] + _tree_steps(tree, names)
     steps.append(f"The equilibrium path is {', '.join(path)}.")
-    problem = make_option_problem("backward_induction", question, options, gold, steps,
-                                  meta={"difficulty": difficulty, "depth": depth, "option_paths": [o.split(", ") for o in options],
-                                        "leaves": [[list(h), str(p[0]), str(p[1])] for h, p in leaves_]}, template="tree")
-    return _finish(problem, "backward_induction")
+    return make_option_problem("backward_induction", question, options, gold, steps,
+                               meta={"difficulty": difficulty, "depth": depth, "option_paths": [o.split(", ") for o in options],
+                                     "leaves": [[list(h), str(p[0]), str(p[1])] for h, p in leaves_]}, template="tree")
 
 
 def generate_backward_induction(rng: random.Random, difficulty: int = 1) -> Problem:
@@ -1288,7 +1254,7 @@ def generate_backward_induction(rng: random.Random, difficulty: int = 1) -> Prob
     tree = centipede_tree(pairs)
     lines = []
     for k in range(turns):
-        mover, other = names[k % 2], names[1 - k % 2]
+        mover = names[k % 2]
         x, y = pairs[k]
         lines.append(f"If {mover} chooses to {stop} on turn {k + 1}, {a} receives {fmt(x)} and {b} receives {fmt(y)}.")
     x, y = pairs[-1]
@@ -1317,10 +1283,9 @@ def generate_backward_induction(rng: random.Random, difficulty: int = 1) -> Prob
         steps.append(f"Following the equilibrium actions from turn 1, play goes {' → '.join(path)}: "
                      + (f"the game ends on turn {end_turn}." if end_turn <= turns else "nobody ever stops."))
         meta_q = {"asked": "end_turn", "option_turns": [choices[[ending(t) for t in choices].index(o)] for o in options]}
-    problem = make_option_problem("backward_induction", question, options, gold, steps,
-                                  meta={"difficulty": difficulty, "turns": turns, "payoffs": [[str(x), str(y)] for x, y in pairs], **meta_q},
-                                  template="chain")
-    return _finish(problem, "backward_induction")
+    return make_option_problem("backward_induction", question, options, gold, steps,
+                               meta={"difficulty": difficulty, "turns": turns, "payoffs": [[str(x), str(y)] for x, y in pairs], **meta_q},
+                               template="chain")
 
 
 # ====================================================================== registration

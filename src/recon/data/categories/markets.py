@@ -11,7 +11,7 @@ from fractions import Fraction
 from typing import Callable, Sequence
 
 from recon.data.categories import AuditResult, CategorySpec, register
-from recon.data.categories.common import fmt, make_option_problem, place_options, split_option_prompt, verdict_for
+from recon.data.categories.common import fmt, make_option_problem, place_options, split_option_prompt, unparsed, verdict_for
 from recon.data.problem import Problem
 from recon.econ import markets
 
@@ -157,9 +157,10 @@ def generate_stackelberg(rng: random.Random, difficulty: int) -> Problem:
         leader=leader, follower=follower, good=good, region=rng.choice(_REGIONS), unit=unit, demand=_demand_text(a, b), c=cost_text,
         ask=_STACKELBERG_ASKS[ask],
     )
-    question = question.replace("both firms have marginal cost", "marginal costs are" if asymmetric else "both firms have marginal cost")
-    question = question.replace("each firm's marginal cost is", "marginal costs are" if asymmetric else "each firm's marginal cost is")
-    question = question.replace("a common unit cost of", "unit costs of" if asymmetric else "a common unit cost of")
+    if asymmetric:
+        question = question.replace("both firms have marginal cost", "marginal costs are")
+        question = question.replace("each firm's marginal cost is", "marginal costs are")
+        question = question.replace("a common unit cost of", "unit costs of")
     options, gold = numeric_options(rng, correct, mistakes, render)
     steps = [
         f"Follower's best response: q_f = (a - c_f - b q_l) / (2b) = ({fmt(a)} - {fmt(c_follower)} - {fmt(b)} q_l) / {fmt(2 * b)}.",
@@ -192,13 +193,14 @@ def generate_bertrand(rng: random.Random, difficulty: int) -> Problem:
     eq = markets.bertrand(inverse_a, inverse_b, [c1, c2])
     firm1, firm2 = _pick_firms(rng, 2)
     ask = rng.choice(list(_BERTRAND_ASKS))
-    mono_price = (inverse_a + c1) / 2
+    mono = markets.monopoly(inverse_a, inverse_b, c1)  # firm 1 alone: its unconstrained price and profit
+    mono_price = mono.price
     cournot_price = markets.cournot(inverse_a, inverse_b, [c1, c2]).price
     if ask == "price":
         correct, mistakes, render = eq.price, [mono_price, cournot_price, c1 if asymmetric else c1 + 1, (c1 + c2) / 2 + (0 if asymmetric else 2)], _money
     else:
         correct = eq.profits[0]
-        mono_profit = (mono_price - c1) * (a - bq * mono_price)
+        mono_profit = mono.profits[0]
         mistakes = [mono_profit, mono_profit / 2, (cournot_price - c1) * (a - bq * cournot_price) / 2, (c2 - c1 + 1) * (a - bq * c2)]
         render = _money
     costs = f"Each unit costs {firm1} ${fmt(c1)} and {firm2} ${fmt(c2)} to supply." if asymmetric else f"Both have a constant marginal cost of ${fmt(c1)}."
@@ -442,12 +444,12 @@ def audit_market(problem: Problem) -> AuditResult:
     prose is not parsed)."""
     params, ask = problem.meta.get("params"), problem.meta.get("ask", "")
     if not params:
-        return AuditResult("unparsed", None, "no solver parameters in meta (only generated items are audited)")
+        return unparsed("no solver parameters in meta (only generated items are audited)")
     try:
         _, options = split_option_prompt(problem)
         value = solve_from_params(problem.category, ask, params)
     except (ValueError, KeyError) as exc:
-        return AuditResult("unparsed", None, f"cannot re-derive: {exc}")
+        return unparsed(f"cannot re-derive: {exc}")
     correct = [i for i, o in enumerate(options) if _option_value(o) == value]
     return verdict_for(problem, options, correct, fmt(value), f"{problem.category} {ask or 'share'} = {fmt(value)} by the exact solver")
 
