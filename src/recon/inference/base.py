@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Callable, Protocol, runtime_checkable
 
 THINK_PREFILL = "<think>\n"
@@ -131,6 +132,37 @@ def truncate_completion(text: str, params: SamplingParams) -> tuple[str, bool]:
         if end is not None:
             cut = min(cut, end)
     return text[:cut], cut < len(text)
+
+
+def finish_text(raw: str, params: SamplingParams, *, prefix_if_missing: bool = False) -> tuple[str, bool]:
+    """A backend's generated `raw` text as `Completion.text`: the prefilled `<think>\\n` put back in front
+    (when prefilling) and cut by `truncate_completion`. With `prefix_if_missing`, the prefill is added
+    only when `raw` does not already start with it (a server or script may echo it)."""
+    if params.prefill_think and not (prefix_if_missing and raw.startswith(THINK_PREFILL)):
+        raw = THINK_PREFILL + raw
+    return truncate_completion(raw, params)
+
+
+def draws(params: SamplingParams) -> int:
+    """How many completions a backend must generate per conversation: greedy ones are identical, so one."""
+    return 1 if params.greedy else params.n
+
+
+def replicate(comps: list[Completion], params: SamplingParams) -> list[Completion]:
+    """The `params.n` completions of a conversation from its `draws(params)` generated ones (a greedy
+    completion repeated). Report progress before replicating, so repeated tokens are not counted."""
+    comps = list(comps)
+    return comps * params.n if params.greedy else comps
+
+
+def load_chat_template(chat_template: str | None) -> str | None:
+    """A template given as Jinja text or as the path of a file holding it."""
+    if not chat_template or "{{" in chat_template or "{%" in chat_template:
+        return chat_template
+    path = Path(chat_template)
+    if not path.is_file():
+        raise FileNotFoundError(f"chat template file not found: {path}")
+    return path.read_text()
 
 
 def render_chat(

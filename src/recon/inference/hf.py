@@ -4,29 +4,20 @@ early stop once the final boxed answer is complete. CPU or GPU."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from recon.inference.base import (
-    THINK_PREFILL,
     Completion,
     ProgressFn,
     SamplingParams,
     answer_complete,
     check_conversations,
+    draws,
+    finish_text,
+    load_chat_template,
     render_with_tokenizer,
-    truncate_completion,
+    replicate,
 )
 from recon.inference.models import resolve_model
-
-
-def load_chat_template(chat_template: str | None) -> str | None:
-    """A template given as Jinja text or as the path of a file holding it."""
-    if not chat_template or "{{" in chat_template or "{%" in chat_template:
-        return chat_template
-    path = Path(chat_template)
-    if not path.is_file():
-        raise FileNotFoundError(f"chat template file not found: {path}")
-    return path.read_text()
 
 
 class HFBackend:
@@ -88,13 +79,14 @@ class HFBackend:
         for b, start in enumerate(range(0, len(order), self.batch_size)):
             batch = order[start : start + self.batch_size]
             completions = self._generate_batch([encoded[i] for i in batch], params, seed=params.seed + b)
-            for i, comps in zip(batch, completions):
-                results[i] = comps
-            if progress:
+            if progress:  # before replicating: a greedy completion's tokens count once
                 progress(len(batch), sum(c.completion_tokens for comps in completions for c in comps))
+            for i, comps in zip(batch, completions):
+                results[i] = replicate(comps, params)
         return results
 
     def _generate_batch(self, batch_ids: list[list[int]], params: SamplingParams, seed: int) -> list[list[Completion]]:
+        """`draws(params)` completions per prompt (not yet replicated to `params.n`)."""
         import torch
         from transformers import GenerationConfig, StoppingCriteriaList
 
@@ -102,7 +94,7 @@ class HFBackend:
         pad = self.tokenizer.pad_token_id
         input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in batch_ids], device=self.device)
         mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in batch_ids], device=self.device)
-        copies = 1 if params.greedy else params.n  # greedy samples are identical: decode once
+        copies = draws(params)  # greedy samples are identical: decode once
         config = GenerationConfig(
             max_new_tokens=params.max_tokens,
             do_sample=not params.greedy,
@@ -130,7 +122,7 @@ class HFBackend:
             for copy in range(copies):
                 row = out[row_index * copies + copy, width:].tolist()
                 comps.append(self._completion(row, len(ids), params, elapsed))
-            completions.append(comps * params.n if copies == 1 else comps)
+            completions.append(comps)
         return completions
 
     def _completion(self, row: list[int], prompt_tokens: int, params: SamplingParams, elapsed: float) -> Completion:
@@ -144,8 +136,7 @@ class HFBackend:
             while generated and generated[-1] == self.tokenizer.pad_token_id:
                 generated.pop()
         raw = self.tokenizer.decode(generated, skip_special_tokens=True)
-        prefix = THINK_PREFILL if params.prefill_think else ""
-        text, cut = truncate_completion(prefix + raw, params)
+        text, cut = finish_text(raw, params)
         finish = "stop" if hit_eos or cut or len(generated) < params.max_tokens else "length"
         return Completion(
             text=text,
@@ -175,7 +166,14 @@ class HFBackend:
 
 
 class _TextStopper:
-    """Per-row stop: a stop string appeared, or the final boxed answer is complete."""
+    """Per-row stop: a stop string appeared, or the final boxed answer is complete.
+
+    Called after every generated token, so each call looks only at what is new since the last one (the
+    text before it was already checked): stop strings are searched in the decoded tail (the new tokens
+    plus at least the longest stop's length of earlier text), and the answer is re-checked in full only
+    when the new text holds a `}` (a box closes on nothing else). A row's first check decodes it all."""
+
+    MARGIN = 8  # characters of extra context, so a tail cut mid-character or mid-word hides no stop
 
     def __init__(self, tokenizer, prompt_width: int, params: SamplingParams):
         self.tokenizer = tokenizer
@@ -183,19 +181,41 @@ class _TextStopper:
         self.stops = params.stop
         self.at_answer = params.stop_at_answer
         self.thinking = params.prefill_think
+        self.context = max((len(s) for s in self.stops), default=0) + self.MARGIN
         self.done: dict[int, bool] = {}
+        self.checked: dict[int, int] = {}  # row -> generated tokens at its last check
 
     def __call__(self, input_ids, scores, **kwargs):
         import torch
 
         if not self.stops and not self.at_answer:
             return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        generated = input_ids[:, self.prompt_width :]
         flags = []
         for i in range(input_ids.shape[0]):
             if not self.done.get(i):
-                text = self.tokenizer.decode(input_ids[i, self.prompt_width :], skip_special_tokens=True)
-                self.done[i] = any(s in text for s in self.stops) or (
-                    self.at_answer and answer_complete(text, self.thinking)
-                )
+                seen = self.checked.get(i, 0)
+                self.checked[i] = generated.shape[1]
+                self.done[i] = self._check(generated[i], seen)
             flags.append(self.done[i])
         return torch.tensor(flags, dtype=torch.bool, device=input_ids.device)
+
+    def _decode(self, ids) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+    def _check(self, row, seen: int) -> bool:
+        """Whether `row` (generated ids) stops, given that its first `seen` tokens did not."""
+        new = self._decode(row[seen:])
+        if not new:  # padding after EOS, a skipped special token: nothing new to find
+            return False
+        if self.stops:
+            start, width = seen, self.context  # widen the context until it holds `self.context` characters
+            while start > 0:
+                start = max(0, seen - width)
+                if len(self._decode(row[start:seen])) >= self.context:
+                    break
+                width *= 2
+            tail = self._decode(row[start:])
+            if any(s in tail for s in self.stops):
+                return True
+        return self.at_answer and "}" in new and answer_complete(self._decode(row), self.thinking)

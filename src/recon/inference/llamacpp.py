@@ -16,10 +16,12 @@ from recon.inference.base import (
     SamplingParams,
     answer_complete,
     check_conversations,
+    draws,
+    finish_text,
+    load_chat_template,
     render_chat,
-    truncate_completion,
+    replicate,
 )
-from recon.inference.hf import load_chat_template
 from recon.inference.models import ensure_gguf, resolve_model
 
 
@@ -125,12 +127,11 @@ class LlamaCppBackend:
                 raise ValueError(
                     f"prompt of {len(tokens)} tokens + max_tokens {params.max_tokens} exceeds n_ctx={self.n_ctx}"
                 )
-            draws = 1 if params.greedy else params.n  # greedy samples are identical: decode once
-            comps = [self._one(tokens, params, params.seed + k) for k in range(draws)]
-            comps = comps * params.n if draws == 1 else comps
-            results.append(comps)
-            if progress:
-                progress(1, sum(c.completion_tokens for c in comps[:draws]))
+            # greedy samples are identical: decode once
+            comps = [self._one(tokens, params, params.seed + k) for k in range(draws(params))]
+            if progress:  # before replicating: a greedy completion's tokens count once
+                progress(1, sum(c.completion_tokens for c in comps))
+            results.append(replicate(comps, params))
         return results
 
     def _one(self, prompt_tokens: list[int], params: SamplingParams, seed: int) -> Completion:
@@ -139,10 +140,21 @@ class LlamaCppBackend:
         prefix = THINK_PREFILL if params.prefill_think else ""
         width = len(prompt_tokens)
         llm = self.llm
+        state = {"checked": width, "done": False}
+
+        def detokenize(ids) -> str:
+            return llm.detokenize(list(ids), special=False).decode("utf-8", errors="ignore")
 
         def answered(input_ids, _logits) -> bool:
-            text = llm.detokenize(list(input_ids[width:]), special=False).decode("utf-8", errors="ignore")
-            return answer_complete(prefix + text, params.prefill_think)
+            # Called once per token (and again after the last): re-check the whole text only when the new
+            # tokens hold a `}`, since a box closes on nothing else. Sticky: llama-cpp-python's final call
+            # must answer True again for the completion to end as "stop".
+            if not state["done"] and len(input_ids) > state["checked"]:
+                new = detokenize(input_ids[state["checked"] :])
+                state["checked"] = len(input_ids)
+                if "}" in new:
+                    state["done"] = answer_complete(prefix + detokenize(input_ids[width:]), params.prefill_think)
+            return state["done"]
 
         started = time.perf_counter()
         out = llm.create_completion(
@@ -159,7 +171,7 @@ class LlamaCppBackend:
         )
         elapsed = time.perf_counter() - started
         choice = out["choices"][0]
-        text, cut = truncate_completion(prefix + choice["text"], params)
+        text, cut = finish_text(choice["text"], params)
         usage = out.get("usage") or {}
         return Completion(
             text=text,

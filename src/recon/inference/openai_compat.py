@@ -18,10 +18,12 @@ from recon.inference.base import (
     ProgressFn,
     SamplingParams,
     check_conversations,
+    draws,
+    finish_text,
+    load_chat_template,
     render_chat,
-    truncate_completion,
+    replicate,
 )
-from recon.inference.hf import load_chat_template
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
@@ -98,13 +100,11 @@ class OpenAIBackend:
         async with self._client() as client:
 
             async def one_conversation(messages):
-                draws = 1 if params.greedy else params.n
-                comps = await asyncio.gather(
-                    *(self._request(client, limit, messages, params, params.seed + k) for k in range(draws))
-                )
-                if progress:
+                requests = (self._request(client, limit, messages, params, params.seed + k) for k in range(draws(params)))
+                comps = await asyncio.gather(*requests)
+                if progress:  # before replicating: a greedy completion's tokens count once
                     progress(1, sum(c.completion_tokens for c in comps))
-                return list(comps) * params.n if draws == 1 else list(comps)
+                return replicate(comps, params)
 
             return list(await asyncio.gather(*(one_conversation(m) for m in conversations)))
 
@@ -161,7 +161,7 @@ class OpenAIBackend:
             text = message.content or ""
             extras = getattr(message, "model_extra", None) or {}
             reasoning = getattr(message, "reasoning_content", None) or extras.get("reasoning_content") or extras.get("reasoning")
-        text, cut = truncate_completion(prefix + text if prefix and not text.startswith(prefix) else text, params)
+        text, cut = finish_text(text, params, prefix_if_missing=True)  # the server may echo the prefill
         usage = response.usage
         return Completion(
             text=text,

@@ -7,12 +7,11 @@ import inspect
 from typing import Callable
 
 from recon.inference.base import (
-    THINK_PREFILL,
     Completion,
     ProgressFn,
     SamplingParams,
     check_conversations,
-    truncate_completion,
+    finish_text,
 )
 
 Responder = Callable[[list[dict]], str]
@@ -35,7 +34,8 @@ class ScriptedBackend:
     - a callable `messages -> text` (may also accept `(messages, sample_index)`),
     - a dict mapping the last user message's content (exact) to a text, or a list of texts cycled over samples,
     - a list of texts returned in call order (cycling).
-    `revision` names the script in results (default: a hash of it; a callable's qualified name).
+    `revision` names the script in results (default: a hash of the script's repr, or of a callable's
+    qualified name).
     Stop strings and `stop_at_answer` are applied as a real backend would; a response that raises
     becomes `Completion(error=...)`.
     """
@@ -83,9 +83,7 @@ class ScriptedBackend:
                 except Exception as exc:  # a scripted failure is recorded like a failed request
                     completions.append(Completion("", finish_reason="error", error=f"{type(exc).__name__}: {exc}"))
                     continue
-                if params.prefill_think and not raw.startswith(THINK_PREFILL):
-                    raw = THINK_PREFILL + raw
-                text, cut = truncate_completion(raw, params)
+                text, cut = finish_text(raw, params, prefix_if_missing=True)
                 words = text.split()
                 finish = "stop" if cut else ("length" if len(words) > params.max_tokens else "stop")
                 completions.append(

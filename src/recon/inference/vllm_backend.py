@@ -10,15 +10,14 @@ from __future__ import annotations
 import time
 
 from recon.inference.base import (
-    THINK_PREFILL,
     Completion,
     ProgressFn,
     SamplingParams,
     check_conversations,
+    finish_text,
+    load_chat_template,
     render_with_tokenizer,
-    truncate_completion,
 )
-from recon.inference.hf import load_chat_template
 from recon.inference.models import resolve_model
 
 
@@ -93,12 +92,11 @@ class VLLMBackend:
         started = time.perf_counter()
         outputs = self.llm.generate(prompts, sampling, lora_request=self.lora, use_tqdm=progress is None)
         elapsed = time.perf_counter() - started
-        prefix = THINK_PREFILL if params.prefill_think else ""
         results = []
         for out in outputs:
             comps = []
             for o in out.outputs:
-                text, cut = truncate_completion(prefix + o.text, params)
+                text, cut = finish_text(o.text, params)
                 comps.append(
                     Completion(
                         text=text,
