@@ -41,10 +41,22 @@ class DistillConfig:
             raise ValueError(f"--samples must be >= 1, got {self.samples}")
         if self.concurrency < 1:
             raise ValueError(f"--concurrency must be >= 1, got {self.concurrency}")
-        if self.max_tokens < 1:
-            raise ValueError(f"--max-tokens must be >= 1, got {self.max_tokens}")
         if self.samples > 1 and self.temperature == 0:
             raise ValueError("--samples > 1 needs --temperature > 0 (greedy samples are identical)")
+        self.sampling()  # bad max_tokens/temperature/top_p fail here, before the run folder is touched
+
+    def sampling(self):
+        """The teacher's sampling parameters: `samples` completions per problem."""
+        from recon.inference.base import SamplingParams
+
+        return SamplingParams(
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            n=self.samples,
+            seed=self.seed,
+            stop_at_answer=False,
+        )
 
     @property
     def requests_per_problem(self) -> int:
@@ -278,22 +290,13 @@ def distill(
     """Run (or resume) a distillation into `out_dir`; returns the summary (also written to
     `summary.json` and `summary.md`). Problems already in `raw.jsonl` are skipped; with
     `retry_failed`, problems with a failed sample are asked again."""
-    from recon.inference.base import SamplingParams
-
     repeated = [pid for pid, n in Counter(p.id for p in problems).items() if n > 1]
     if repeated:
         raise ValueError(f"problem ids must be unique; {repeated[0]!r} appears more than once")
     all_problems = problems
     if config.limit is not None:
         problems = problems[: config.limit]
-    params = SamplingParams(
-        max_tokens=config.max_tokens,
-        temperature=config.temperature,
-        top_p=config.top_p,
-        n=config.samples,
-        seed=config.seed,
-        stop_at_answer=False,
-    )
+    params = config.sampling()
     store = RunStore(out_dir)
     rows, repaired = store.open(asdict(config), all_problems, retry_failed=retry_failed)
     done = {r["id"] for r in rows}

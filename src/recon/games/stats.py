@@ -4,10 +4,12 @@ and for averages of per-game rates.
 Shared by both game suites (self-play in `recon.games.selfplay`, the OpenSpiel arena in
 `recon.games.arena`): use these rather than a private copy, so both tables report intervals the same
 way. Every function returns an `Interval(estimate, low, high)`; an empty sample gives NaNs.
+`derive_seed` gives both suites their stable per-match and per-call seeds.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from dataclasses import asdict, dataclass
@@ -15,6 +17,12 @@ from statistics import NormalDist
 from typing import Callable, Sequence
 
 CONFIDENCE = 0.95
+
+
+def derive_seed(*parts) -> int:
+    """A stable 31-bit seed from any printable parts, joined with `|` (independent of Python's hash
+    randomisation). Both suites derive their per-match and per-call seeds with it."""
+    return int(hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:8], 16) & 0x7FFFFFFF
 
 
 @dataclass(frozen=True)

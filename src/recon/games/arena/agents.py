@@ -111,6 +111,13 @@ class Turn:
     labels: dict[int, str]
     history: list[tuple[str, str]]
 
+    def legal_text(self) -> str:
+        """The legal actions as the model is shown them (in the prompt and in retry feedback): their
+        labels, or the game's summary when there are more than `MAX_LISTED_ACTIONS` and it has one."""
+        if len(self.legal) > MAX_LISTED_ACTIONS and self.game.legal_summary is not None:
+            return self.game.legal_summary(self.state, self.player, self.legal)
+        return ", ".join(self.labels[a] for a in self.legal)
+
 
 class LLMAgent(Agent):
     """Asks a chat model for a move. `cot=True` asks it to reason first (GTBench's CoT agent)."""
@@ -121,17 +128,12 @@ class LLMAgent(Agent):
         from recon.inference.base import SamplingParams
 
         self.backend, self.cot = backend, cot
-        model = backend.describe().get("model", getattr(backend, "name", "llm")) if hasattr(backend, "describe") else "llm"
+        model = backend.describe().get("model", getattr(backend, "name", "llm"))
         self.name = name or f"{'cot' if cot else 'llm'}:{getattr(backend, 'name', 'backend')}:{model}"
         self.params = params or SamplingParams(max_tokens=1024 if cot else 128, temperature=0.0, stop_at_answer=False)
 
     def prompt(self, turn: Turn) -> str:
         g = turn.game
-        legal_labels = [turn.labels[a] for a in turn.legal]
-        if len(legal_labels) > MAX_LISTED_ACTIONS and g.legal_summary is not None:
-            actions = g.legal_summary(turn.state, turn.player, turn.legal)
-        else:
-            actions = ", ".join(legal_labels)
         parts = [
             f"You are playing {g.title} against an opponent.",
             f"Rules:\n{g.rules}",
@@ -140,8 +142,8 @@ class LLMAgent(Agent):
         if g.show_history:
             moves = "\n".join(f"- {who}: {label}" for who, label in turn.history) or "(none yet)"
             parts.append(f"Moves so far (oldest first):\n{moves}")
-        parts.append(f"Your legal actions: {actions}")
-        parts.append((COT_INSTRUCTION if self.cot else PROMPT_INSTRUCTION).format(example=legal_labels[0]))
+        parts.append(f"Your legal actions: {turn.legal_text()}")
+        parts.append((COT_INSTRUCTION if self.cot else PROMPT_INSTRUCTION).format(example=turn.labels[turn.legal[0]]))
         return "\n\n".join(parts)
 
     def reply(self, messages: list[dict], seed: int):
@@ -150,11 +152,13 @@ class LLMAgent(Agent):
         return self.backend.generate([messages], params)[0][0]
 
     def describe(self):
-        info = {**super().describe(), "cot": self.cot, "sampling": self.params.to_dict()}
-        if hasattr(self.backend, "describe"):
-            backend = self.backend.describe()
-            info["backend"] = {k: backend.get(k) for k in ("backend", "model", "revision")}
-        return info
+        backend = self.backend.describe()
+        return {
+            **super().describe(),
+            "cot": self.cot,
+            "sampling": self.params.to_dict(),
+            "backend": {k: backend.get(k) for k in ("backend", "model", "revision")},
+        }
 
 
 def make_agent(

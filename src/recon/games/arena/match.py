@@ -3,23 +3,18 @@ random agents, joint actions at simultaneous nodes, and a configurable rule for 
 
 from __future__ import annotations
 
-import hashlib
 import time
 from typing import Literal
 
 import numpy as np
 
 from recon.games.arena.agents import Agent, Turn
-from recon.games.arena.games import MAX_LISTED_ACTIONS, ArenaGame
+from recon.games.arena.games import ArenaGame
 from recon.games.arena.parse import ParsedAction, parse_action
+from recon.games.stats import derive_seed
 
 IllegalRule = Literal["forfeit", "retry"]
 ILLEGAL_RULES: tuple[str, ...] = ("forfeit", "retry")
-
-
-def derive_seed(*parts) -> int:
-    """A stable 31-bit seed from any printable parts (independent of Python's hash randomisation)."""
-    return int(hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:8], 16) & 0x7FFFFFFF
 
 
 def _key_table(arena_game: ArenaGame, game, state, player: int, cache: dict) -> dict[str, list[int]]:
@@ -67,15 +62,9 @@ def _llm_decision(
         if parsed.status == "ok":
             break
         if attempt + 1 < tries:
-            labels = [turn.labels[a] for a in turn.legal]
-            actions = (
-                turn.game.legal_summary(turn.state, turn.player, turn.legal)
-                if len(labels) > MAX_LISTED_ACTIONS and turn.game.legal_summary
-                else ", ".join(labels)
-            )
             messages = messages + [
                 {"role": "assistant", "content": completion.text},
-                {"role": "user", "content": _feedback(parsed, actions)},
+                {"role": "user", "content": _feedback(parsed, turn.legal_text())},
             ]
     return {"prompt": prompt, "attempts": attempts, "parsed": parsed}
 

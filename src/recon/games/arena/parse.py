@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Iterable, Literal
 
 from recon.games.arena.games import action_key
+from recon.grading.extract import THINK_CLOSE, THINK_OPEN
 
-THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 _TAG = re.compile(r"<([^<>\n]{1,80})>")
 _ARROWS = re.compile(r"\s*(?:->|=>|→)\s*")
 

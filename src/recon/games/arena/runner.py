@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from recon.data.problem import read_appended_jsonl
 from recon.games.arena.agents import Agent, LLMAgent, TitForTatAgent, make_agent
 from recon.games.arena.games import resolve_games
-from recon.games.arena.match import ILLEGAL_RULES, derive_seed, play_match
+from recon.games.arena.match import ILLEGAL_RULES, play_match
 from recon.games.arena.metrics import elo_from_records, elo_table, markdown_table, summarize
+from recon.games.stats import derive_seed
 
 log = logging.getLogger(__name__)
 
@@ -102,21 +104,11 @@ def schedule(agent_names: Sequence[str], game_names: Sequence[str], config: Aren
 
 
 def load_transcripts(path: Path) -> list[dict]:
-    """Finished match records; a truncated last line (an interrupted run) is dropped and the file repaired."""
-    if not path.exists():
-        return []
-    records, bad = [], 0
-    lines = path.read_text().splitlines()
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            bad += 1
-    if bad:
-        log.warning("dropping %d unreadable transcript line(s) in %s", bad, path)
-        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    """Finished match records. A torn last line (a write interrupted before its newline) is cut off the
+    file, so that match is replayed and appended cleanly; a corrupt complete line raises."""
+    records, torn = read_appended_jsonl(path, repair=True)
+    if torn:
+        log.warning("dropped a torn last line in %s; that match is replayed", path)
     return records
 
 

@@ -46,7 +46,7 @@ def ask_parsed(asks: list[Ask], max_retries: int, turns: list[dict]) -> Generato
             raise RuntimeError(f"expected {len(pending)} completions, got {len(completions)}")
         still = []
         for i, completion in zip(pending, completions):
-            error = getattr(completion, "error", None)
+            error = completion.error
             text = completion.text or ""
             value = None if error else asks[i].parse(text)
             turns.append(
@@ -56,7 +56,7 @@ def ask_parsed(asks: list[Ask], max_retries: int, turns: list[dict]) -> Generato
                     "attempt": attempt,
                     "prompt": asks[i].prompt,
                     "reply": text,
-                    "reasoning": getattr(completion, "reasoning", None),
+                    "reasoning": completion.reasoning,
                     "error": error,
                     "parsed": value,
                 }

@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 from recon.games.library import SEQUENTIAL, SIMULTANEOUS, Game
-from recon.games.stats import stratified_bootstrap_interval, wilson_interval
+from recon.games.stats import Interval, stratified_bootstrap_interval, wilson_interval
 
 
 def score_trial(game: Game, outcome: list[str] | None) -> dict[str, bool | None]:
@@ -69,9 +69,10 @@ def table4(games: list[Game], records: dict[str, list[dict]]) -> dict[str, dict 
 
 
 def _pct(interval: dict | None) -> str:
+    """An interval stored as `Interval.to_dict()` (NaN as None), shown in percent."""
     if not interval or interval.get("estimate") is None:
         return "n/a"
-    return f"{100 * interval['estimate']:.1f} [{100 * interval['low']:.1f}, {100 * interval['high']:.1f}]"
+    return Interval(interval["estimate"], interval["low"], interval["high"]).format(percent=True)
 
 
 def _equilibria_cell(metrics: dict) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+from recon.grading.extract import THINK_CLOSE, THINK_OPEN
+
 HALT = "halt negotiation"
 _TAG = re.compile(r"<s>(.*?)</s>", re.DOTALL | re.IGNORECASE)
 _CHOICE = re.compile(r"^choice[\s_-]*(\d+)$", re.IGNORECASE)

@@ -4,15 +4,17 @@ are appended to `transcripts.jsonl` at once, and a rerun skips them."""
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from recon.data.problem import read_appended_jsonl
 from recon.games.library import Game, select_games
 from recon.games.selfplay.episode import Ask, play_trial
 from recon.games.selfplay.metrics import game_metrics, markdown, score_trial, table4
+from recon.games.stats import derive_seed
 
 TRANSCRIPTS, RESULTS_JSON, RESULTS_MD, CONFIG = "transcripts.jsonl", "results.json", "results.md", "config.json"
 # Settings that change how trials are played: a resumed run must use the same ones.
@@ -42,11 +44,19 @@ class SelfPlayConfig:
             raise ValueError(f"negotiation_rounds must be >= 0, got {self.negotiation_rounds}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        self.sampling()  # bad temperature/top_p/max_tokens fail here, before a run folder is touched
 
+    def sampling(self):
+        """The sampling parameters of every question (each call sets its own `n` and `seed`)."""
+        from recon.inference.base import SamplingParams
 
-def _describe(backend: Any) -> dict:
-    describe = getattr(backend, "describe", None)
-    return describe() if callable(describe) else {"backend": getattr(backend, "name", type(backend).__name__)}
+        return SamplingParams(
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            seed=self.seed,
+            stop_at_answer=False,
+        )
 
 
 def _check_resume(out_dir: Path, config: SelfPlayConfig, backend_info: dict) -> None:
@@ -67,22 +77,10 @@ def _check_resume(out_dir: Path, config: SelfPlayConfig, backend_info: dict) -> 
 
 
 def load_transcripts(path: Path) -> dict[tuple[str, int], dict]:
-    """Finished trials by (game, trial). A partial last line (an interrupted write) is cut off the file,
-    so its trial is replayed and appended cleanly."""
-    done: dict[tuple[str, int], dict] = {}
-    if not path.exists():
-        return done
-    text = path.read_text()
-    if text and not text.endswith("\n"):
-        text = text[: text.rfind("\n") + 1]
-        path.write_text(text)
-    for line in text.splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        done[(record["game"], record["trial"])] = record
-    return done
+    """Finished trials by (game, trial). A torn last line (an interrupted write) is cut off the file,
+    so its trial is replayed and appended cleanly; a corrupt complete line raises."""
+    records, _ = read_appended_jsonl(path, repair=True)
+    return {(record["game"], record["trial"]): record for record in records}
 
 
 def _requests(pending: dict[Any, list[Ask]], batch_size: int) -> list[tuple[str, list[tuple[Any, int]]]]:
@@ -101,8 +99,7 @@ def call_seed(seed: int, session: int, call: int) -> int:
     """The seed of one backend call (backends add the sample index): distinct for every call of a run and
     for every resumed session (`session` = trials finished before it), so neither a retry nor a replayed
     trial repeats an earlier sample of the same prompt."""
-    digest = hashlib.sha256(f"{seed}/{session}/{call}".encode()).hexdigest()
-    return int(digest[:8], 16) & 0x7FFFFFFF
+    return derive_seed(f"{seed}/{session}/{call}")
 
 
 def _answer(
@@ -110,8 +107,7 @@ def _answer(
 ) -> tuple[dict, int]:
     """One completion per open question; calls group requests with the same sample count.
     `progress(prompts, tokens)` is handed to the backend."""
-    from recon.inference.base import SamplingParams
-
+    base = config.sampling()
     replies = {key: [None] * len(asks) for key, asks in pending.items()}
     by_n: dict[int, list[tuple[str, list[tuple[Any, int]]]]] = {}
     for request in _requests(pending, config.batch_size):
@@ -121,14 +117,7 @@ def _answer(
         per_call = max(1, config.batch_size // n)
         for k in range(0, len(requests), per_call):
             chunk = requests[k : k + per_call]
-            params = SamplingParams(
-                max_tokens=config.max_tokens,
-                temperature=config.temperature,
-                top_p=config.top_p,
-                n=n,
-                seed=call_seed(config.seed, session, call),
-                stop_at_answer=False,
-            )
+            params = dataclasses.replace(base, n=n, seed=call_seed(config.seed, session, call))
             call += 1
             outputs = backend.generate([asks_of[prompt].messages for prompt, _ in chunk], params, progress)
             for (_, askers), completions in zip(chunk, outputs):
@@ -161,7 +150,7 @@ def run_selfplay(
         games = select_games(",".join(games))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    backend_info = _describe(backend)
+    backend_info = backend.describe()
     _check_resume(out_dir, config, backend_info)
     transcripts = out_dir / TRANSCRIPTS
     done = load_transcripts(transcripts)
