@@ -76,3 +76,31 @@ def test_only_runs_a_prefix_without_later_stages(tmp_path):
     calls = []
     outputs = run({}, tmp_path, calls, only=["a"])
     assert calls == ["a"] and set(outputs) == {"a"}
+
+
+def test_stage_inputs_rerun_a_stage_when_a_file_it_reads_changes(tmp_path):
+    from recon.pipeline.stages import file_digest
+
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("learning_rate: 1e-4\n")
+    calls = []
+    stages = [Stage("a", lambda ctx: calls.append("a") or {}, "reads a file", inputs=lambda cfg: file_digest(cfg["file"]))]
+    preset = {"a": {"file": str(recipe)}}
+    run_stages(stages, preset, tmp_path / "run", console=Console(quiet=True))
+    run_stages(stages, preset, tmp_path / "run", console=Console(quiet=True))
+    assert calls == ["a"]
+    recipe.write_text("learning_rate: 2e-4\n")
+    run_stages(stages, preset, tmp_path / "run", console=Console(quiet=True))
+    assert calls == ["a", "a"]
+
+
+def test_training_stage_keys_hash_the_recipe_content(tmp_path):
+    from recon.pipeline.run import STAGES
+    from recon.pipeline.stages import stage_key
+
+    recipe = tmp_path / "sft.yaml"
+    recipe.write_text("learning_rate: 1e-4\n")
+    for stage in (s for s in STAGES if s.name in ("sft", "grpo")):
+        before = stage_key(stage, {"recipe": str(recipe)}, {}, {})
+        recipe.write_text(recipe.read_text() + "num_train_epochs: 2\n")
+        assert stage_key(stage, {"recipe": str(recipe)}, {}, {}) != before

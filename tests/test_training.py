@@ -249,7 +249,7 @@ def test_answer_stop_forces_eos_once_the_box_closes(tiny_model_dir):
     import torch
     from transformers import AutoTokenizer
 
-    from recon.training.rewards import answer_stop_processor
+    from recon.training.generation import answer_stop_processor
 
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     prompt = tok("Question?")["input_ids"]

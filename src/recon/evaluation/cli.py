@@ -57,7 +57,8 @@ def main(
         return
     from rich.console import Console
 
-    from recon.evaluation.runner import EvalConfig, RunMismatchError, evaluate, load_eval_problems, select_problems
+    from recon.evaluation.runner import SAMPLES_FILE, EvalConfig, RunMismatchError, evaluate, load_eval_problems, select_problems
+    from recon.evaluation.summary import MARKDOWN_FILE, RESULTS_FILE
     from recon.inference import load_backend, parse_backend_options
 
     console = Console(stderr=True)

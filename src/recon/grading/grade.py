@@ -38,6 +38,11 @@ class Grade:
     def reward(self) -> float:
         return HIERARCHICAL_REWARD[self.status]
 
+    @property
+    def well_formed(self) -> bool:
+        """Well formed with a parsable answer (neither a format violation nor missing)."""
+        return self.status not in ("format_violation", "no_answer")
+
 
 def normalize_text(text: str) -> str:
     """Case-, space- and LaTeX-insensitive form used to compare answer texts."""

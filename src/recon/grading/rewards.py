@@ -43,36 +43,38 @@ def grade_batch(
     ]
 
 
-def make_hierarchical_reward(think: ThinkMode = "required") -> RewardFn:
-    def hierarchical_reward(completions, gold, answer_type, choices=None, **_columns) -> list[float]:
-        """The paper's reward: +5 exact, +2 option number only, −3 wrong, −4 format, −5 no answer."""
-        return [g.reward for g in grade_batch(completions, gold, answer_type, choices, think)]
-
-    return hierarchical_reward
-
-
-def make_accuracy_reward(think: ThinkMode = "required") -> RewardFn:
-    def accuracy_reward(completions, gold, answer_type, choices=None, **_columns) -> list[float]:
-        """1.0 when the answer is correct, else 0.0."""
-        return [float(g.correct) for g in grade_batch(completions, gold, answer_type, choices, think)]
-
-    return accuracy_reward
-
-
-def make_format_reward(think: ThinkMode = "required") -> RewardFn:
-    def format_reward(completions, gold, answer_type, choices=None, **_columns) -> list[float]:
-        """1.0 when the completion is well formed and has a parsable answer, else 0.0."""
-        grades = grade_batch(completions, gold, answer_type, choices, think)
-        return [float(g.status not in ("format_violation", "no_answer")) for g in grades]
-
-    return format_reward
-
-
-REWARD_REGISTRY: dict[str, Callable[..., RewardFn]] = {
-    "hierarchical": make_hierarchical_reward,
-    "accuracy": make_accuracy_reward,
-    "format": make_format_reward,
+# Each grade-based reward is one score of a `Grade`; the reward functions built from this table expose it
+# as `from_grade`, so a caller that already graded the batch can score it without grading again.
+GRADE_SCORES: dict[str, tuple[Callable[[Grade], float], str]] = {
+    "hierarchical": (
+        lambda g: g.reward,
+        "The paper's reward: +5 exact, +2 option number only, −3 wrong, −4 format, −5 no answer.",
+    ),
+    "accuracy": (lambda g: float(g.correct), "1.0 when the answer is correct, else 0.0."),
+    "format": (
+        lambda g: float(g.well_formed),
+        "1.0 when the completion is well formed and has a parsable answer, else 0.0.",
+    ),
 }
+
+
+def _grade_reward_factory(name: str) -> Callable[..., RewardFn]:
+    score, doc = GRADE_SCORES[name]
+
+    def factory(think: ThinkMode = "required") -> RewardFn:
+        def reward(completions, gold, answer_type, choices=None, **_columns) -> list[float]:
+            return [score(g) for g in grade_batch(completions, gold, answer_type, choices, think)]
+
+        reward.__name__ = reward.__qualname__ = f"{name}_reward"
+        reward.__doc__ = doc
+        reward.from_grade = score  # type: ignore[attr-defined]
+        return reward
+
+    factory.__name__ = f"make_{name}_reward"
+    return factory
+
+
+REWARD_REGISTRY: dict[str, Callable[..., RewardFn]] = {name: _grade_reward_factory(name) for name in GRADE_SCORES}
 
 
 def get_reward(name: str, think: ThinkMode = "required") -> RewardFn:

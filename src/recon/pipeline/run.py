@@ -12,9 +12,10 @@ from typing import Any
 
 import yaml
 
-from recon.pipeline.stages import Stage, StageContext, run_stages
+from recon.pipeline.stages import Stage, StageContext, file_digest, run_stages
 
 PRESET_DIR = Path(__file__).resolve().parents[3] / "recipes" / "presets"
+# The models a run evaluates, in order: the base model, then each training stage's checkpoint.
 MODEL_STAGES = ("base", "sft", "grpo")
 
 
@@ -61,6 +62,11 @@ def load_preset(name: str, overrides: list[str] | None = None) -> dict[str, Any]
 def _recipe_path(recipe: str) -> Path:
     path = Path(recipe)
     return path if path.is_absolute() or path.exists() else PRESET_DIR.parent.parent / recipe
+
+
+def _recipe_digest(config: dict[str, Any]) -> dict[str, Any]:
+    """The training recipe's content, so editing the recipe file reruns the stage."""
+    return {"recipe": file_digest(_recipe_path(config["recipe"]))} if config.get("recipe") else {}
 
 
 # ------------------------------------------------------------------ stages
@@ -154,35 +160,44 @@ def grpo_stage(ctx: StageContext) -> dict[str, Any]:
 
 def _models(ctx: StageContext) -> dict[str, str]:
     models = {"base": ctx.preset["model"]}
-    for stage in ("sft", "grpo"):
+    for stage in MODEL_STAGES[1:]:
         if stage in ctx.outputs:
             models[stage] = ctx.outputs[stage]["checkpoint"]
     return models
 
 
-def _backend(ctx: StageContext, section: dict[str, Any], model: str):
+def _backend(section: dict[str, Any], model: str):
     from recon.inference import load_backend
 
     return load_backend(section.get("backend", "hf"), model=model, **section.get("backend_options", {}))
 
 
 def eval_stage(ctx: StageContext) -> dict[str, Any]:
-    """Each model on the verified eval (with option permutations) and on the published Recon-Eval."""
+    """Each model on the verified eval (with option permutations) and on the published Recon-Eval.
+
+    `verified` is this run's own verified eval split; any other name (`recon-eval`, `recon-train`, a
+    JSONL path) is loaded by `recon.evaluation.runner.load_eval_problems`."""
     from recon.data.problem import read_problems
-    from recon.data.published import load_split
-    from recon.evaluation.runner import EvalConfig, evaluate, select_problems
+    from recon.evaluation.runner import EvalConfig, evaluate, load_eval_problems, select_problems
 
     train = read_problems(ctx.outputs["data"]["train"])
     datasets = ctx.config.get("datasets", {"verified": {}, "recon-eval": {}})
+    problems_of = {
+        name: select_problems(
+            read_problems(ctx.outputs["data"]["eval"]) if name == "verified" else load_eval_problems(name),
+            settings.get("categories"),
+            settings.get("limit"),
+        )
+        for name, settings in datasets.items()
+    }
     runs = []
     for label, model in _models(ctx).items():
-        backend = _backend(ctx, ctx.config, model)
+        backend = _backend(ctx.config, model)
         for name, settings in datasets.items():
-            problems = read_problems(ctx.outputs["data"]["eval"]) if name == "verified" else load_split("eval")
-            problems = select_problems(problems, settings.get("categories"), settings.get("limit"))
+            problems = problems_of[name]
             config = EvalConfig(
                 model=model,
-                backend=ctx.config.get("backend", "hf"),
+                backend=backend.name,
                 data=name,
                 limit=settings.get("limit"),
                 max_tokens=ctx.config.get("max_tokens", 512),
@@ -207,7 +222,7 @@ def games_stage(ctx: StageContext) -> dict[str, Any]:
     arena_cfg = ctx.config.get("arena", {})
     out: dict[str, list] = {"selfplay": [], "arena": []}
     for label, model in _models(ctx).items():
-        backend = _backend(ctx, ctx.config, model)
+        backend = _backend(ctx.config, model)
         if selfplay_cfg:
             settings = {k: v for k, v in selfplay_cfg.items() if k != "games"}
             path = ctx.path("games", label, "selfplay")
@@ -241,8 +256,8 @@ def report_stage(ctx: StageContext) -> dict[str, Any]:
 
 STAGES: list[Stage] = [
     Stage("data", data_stage, "build verified splits"),
-    Stage("sft", sft_stage, "supervised fine-tuning on worked solutions", needs=("data",)),
-    Stage("grpo", grpo_stage, "GRPO from the SFT checkpoint", needs=("data", "sft")),
+    Stage("sft", sft_stage, "supervised fine-tuning on worked solutions", needs=("data",), inputs=_recipe_digest),
+    Stage("grpo", grpo_stage, "GRPO from the SFT checkpoint", needs=("data", "sft"), inputs=_recipe_digest),
     Stage("eval", eval_stage, "evaluate base, SFT and GRPO", needs=("data", "sft", "grpo")),
     Stage("games", games_stage, "self-play equilibria and arena", needs=("sft", "grpo")),
     Stage("report", report_stage, "write the report", needs=("data", "sft", "grpo", "eval", "games")),

@@ -30,18 +30,31 @@ class StageContext:
 
 @dataclass
 class Stage:
+    """`inputs` maps the stage's config to what else its result depends on (e.g. the digest of a file
+    the config names), hashed into the stage key."""
+
     name: str
     run: Callable[[StageContext], dict[str, Any]]
     description: str
     needs: tuple[str, ...] = field(default_factory=tuple)
+    inputs: Callable[[dict[str, Any]], Any] | None = None
+
+
+def file_digest(path: Path) -> str | None:
+    """SHA-256 of a file's bytes; None when it does not exist (the stage itself then says so)."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
 
 
 def stage_key(stage: Stage, config: dict[str, Any], preset: dict[str, Any], upstream: dict[str, str]) -> str:
     """A digest of everything a stage's result depends on."""
     shared = {k: preset.get(k) for k in ("model", "think", "seed")}
-    payload = json.dumps(
-        {"stage": stage.name, "config": config, "shared": shared, "upstream": upstream}, sort_keys=True, default=str
-    )
+    fields = {"stage": stage.name, "config": config, "shared": shared, "upstream": upstream}
+    if stage.inputs is not None:  # only then, so the keys of stages without inputs stay as they were
+        fields["inputs"] = stage.inputs(config)
+    payload = json.dumps(fields, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

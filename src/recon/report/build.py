@@ -10,10 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from recon.data.problem import read_appended_jsonl
+from recon.evaluation.runner import SAMPLES_FILE
+from recon.evaluation.summary import RESULTS_FILE
+from recon.games.arena.runner import RESULTS as ARENA_RESULTS
+from recon.games.selfplay.runner import RESULTS_JSON as SELFPLAY_RESULTS, TRANSCRIPTS
+from recon.pipeline.run import MODEL_STAGES
 from recon.report.behaviour import BehaviourTagger
 from recon.report.figures import plot_grouped_bars, plot_training_curves
 
-STAGE_ORDER = ("base", "sft", "grpo")
 BASELINES = ("majority", "option_1", "random")
 
 
@@ -62,12 +67,12 @@ def load_run(root: Path) -> RunData:
         if kind in stages:
             run.logs[kind] = _log_history(Path(stages[kind]["checkpoint"]))
     for entry in stages.get("eval", {}).get("runs", []):
-        results = _read_json(Path(entry["dir"]) / "results.json")
+        results = _read_json(Path(entry["dir"]) / RESULTS_FILE)
         if results:
             run.evals.append({**entry, "results": results})
-    for kind in ("selfplay", "arena"):
+    for kind, results_file in (("selfplay", SELFPLAY_RESULTS), ("arena", ARENA_RESULTS)):
         for entry in stages.get("games", {}).get(kind, []):
-            results = _read_json(Path(entry["dir"]) / "results.json")
+            results = _read_json(Path(entry["dir"]) / results_file)
             if results:
                 getattr(run, kind).append({**entry, "results": results})
     return run
@@ -88,7 +93,7 @@ def _label(run: RunData, model: str, many: bool) -> str:
 
 def _sorted_models(entries: list[dict]) -> list[str]:
     models = {e["model"] for e in entries}
-    return [m for m in STAGE_ORDER if m in models] + sorted(models - set(STAGE_ORDER))
+    return [m for m in MODEL_STAGES if m in models] + sorted(models - set(MODEL_STAGES))
 
 
 # ------------------------------------------------------------------ sections
@@ -222,25 +227,32 @@ def table5_section(runs: list[RunData], many: bool) -> list[str]:
     return lines + [""]
 
 
-def _eval_traces(run: RunData, model: str) -> Iterator[tuple[str, str]]:
-    for e in run.evals:
+def _records(entries: list[dict], model: str, filename: str) -> Iterator[tuple[dict, dict]]:
+    """(entry, record) for each record of `filename` in the model's run folders; a missing file is
+    empty and a torn last line (a killed run) or blank line is skipped."""
+    for e in entries:
         if e["model"] == model:
-            path = Path(e["dir"]) / "samples.jsonl"
-            if path.exists():
-                for line in path.read_text().splitlines():
-                    rec = json.loads(line)
-                    yield f"{e['dataset']}:{rec['key']}", (rec.get("reasoning") or "") + (rec.get("completion") or "")
+            for rec in read_appended_jsonl(Path(e["dir"]) / filename)[0]:
+                yield e, rec
+
+
+def _eval_traces(run: RunData, model: str) -> Iterator[tuple[str, str]]:
+    for e, rec in _records(run.evals, model, SAMPLES_FILE):
+        yield f"{e['dataset']}:{rec['key']}", (rec.get("reasoning") or "") + (rec.get("completion") or "")
 
 
 def _game_traces(run: RunData, model: str) -> Iterator[tuple[str, str]]:
-    for e in run.selfplay:
-        if e["model"] == model:
-            path = Path(e["dir"]) / "transcripts.jsonl"
-            if path.exists():
-                for line in path.read_text().splitlines():
-                    rec = json.loads(line)
-                    for i, turn in enumerate(rec.get("turns", [])):
-                        yield f"{rec.get('game')}#{rec.get('trial')}.{i}", (turn.get("reasoning") or "") + (turn.get("reply") or "")
+    for _, rec in _records(run.selfplay, model, TRANSCRIPTS):
+        for i, turn in enumerate(rec.get("turns", [])):
+            yield f"{rec.get('game')}#{rec.get('trial')}.{i}", (turn.get("reasoning") or "") + (turn.get("reply") or "")
+
+
+def _code(text: str) -> str:
+    """`text` as a markdown code span, so model output is shown literally: no markdown, links or raw HTML
+    (the span's fence is longer than any backtick run inside)."""
+    text = " ".join(str(text).split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}"
 
 
 def behaviour_section(runs: list[RunData], many: bool, tagger: BehaviourTagger) -> tuple[list[str], dict]:
@@ -270,7 +282,7 @@ def behaviour_section(runs: list[RunData], many: bool, tagger: BehaviourTagger) 
     examples = [(label, source, t, ex) for label, source, s in rows for t in tags for ex in s["examples"][t][:1]]
     if examples:
         lines += ["", "Examples (trace id: excerpt):", ""]
-        lines += [f"- {label} {source}, *{t}* — `{ex['id']}`: “{ex['excerpt']}”" for label, source, t, ex in examples[:12]]
+        lines += [f"- {label} {source}, *{t}* — {_code(ex['id'])}: {_code(ex['excerpt'])}" for label, source, t, ex in examples[:12]]
     return lines + [""], data
 
 
@@ -326,18 +338,19 @@ def build_report(run_dirs: list[Path], out_dir: Path, tagger: BehaviourTagger | 
 
 
 def _html(markdown_text: str, folder: Path) -> str:
-    """Self-contained HTML: the markdown rendered, figures inlined as data URIs."""
+    """Self-contained HTML: the markdown rendered, figures inlined as data URIs (only files inside `folder`)."""
     import markdown
 
     body = markdown.markdown(markdown_text, extensions=["tables"])
+    root = folder.resolve()
 
     def inline(match: re.Match) -> str:
-        path = folder / match.group(1)
-        if not path.exists():
+        path = (folder / match.group(2)).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
             return match.group(0)
-        return f'src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}"'
+        return f'{match.group(1)}src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}"'
 
-    body = re.sub(r'src="([^"]+\.png)"', inline, body)
+    body = re.sub(r'(<img\b[^>]*?\s)src="([^"]+\.png)"', inline, body)
     style = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
              "table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px solid #ccc;padding:4px 8px}"
              "th{background:#f3f3f3}img{max-width:100%}code{background:#f6f6f6;padding:0 3px}")

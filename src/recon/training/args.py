@@ -137,11 +137,9 @@ def batch_plan(kind: str, config, n_train: int, processes: int | None = None) ->
             )
         lines.append(f"{n_train} examples → {-(-n_train // global_batch)} optimizer steps per epoch")
         return lines
+    # GRPOConfig itself refuses a generation batch that does not hold whole groups (parse_args turns
+    # that into a BatchConfigError), so the division is exact here.
     gen_batch, groups = config.generation_batch_size, config.num_generations
-    if gen_batch % groups:
-        raise BatchConfigError(
-            f"refusing to launch GRPO: generation batch {gen_batch} is not divisible by num_generations {groups}"
-        )
     prompts = gen_batch // groups
     lines.append(
         f"generation batch = {per_device} × {processes} × {config.steps_per_generation} steps_per_generation = "

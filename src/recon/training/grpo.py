@@ -13,7 +13,8 @@ from recon.training.args import batch_plan, print_plan
 from recon.data.problem import even_slice
 from recon.training.data import OptionReshuffler, epoch_callback, grpo_dataset, load_problems
 from recon.training.model import load_policy
-from recon.training.rewards import install_answer_stop, make_reward_funcs
+from recon.training.generation import install_answer_stop
+from recon.training.rewards import make_reward_funcs
 from recon.training.run import heldout_callbacks, main_for, train_and_save
 
 
@@ -32,7 +33,7 @@ def build_grpo_trainer(script, config, model_cfg):
     )
     model, tokenizer, peft_config, described = load_policy(script, model_cfg, config)
     print_plan([f"model: {described}"])
-    callbacks = heldout_callbacks(script, config, model_cfg)
+    callbacks = heldout_callbacks(script, config)
     if script.reshuffle_options:
         reshuffler = OptionReshuffler(problems, seed=config.seed)
         dataset = reshuffler.dataset

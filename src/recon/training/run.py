@@ -63,7 +63,7 @@ def train_and_save(trainer, script, config) -> dict:
     return summary
 
 
-def heldout_callbacks(script, config, model_cfg) -> list:
+def heldout_callbacks(script, config) -> list:
     """[a callback evaluating every saved checkpoint on a fixed held-out slice], or [] when heldout_size is 0."""
     if script.heldout_size <= 0:
         return []
@@ -124,6 +124,5 @@ def evaluate_checkpoint(checkpoint: Path, problems, think: str, max_tokens: int,
 
 
 def headline(results: dict) -> dict:
-    """The scalar numbers at the top level of the evaluator's results (accuracy, format rate, …)."""
-    overall = results.get("overall", results)
-    return {k: v for k, v in overall.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    """The scalar numbers of the evaluator's overall results (accuracy, format rate, …)."""
+    return {k: v for k, v in results["overall"].items() if isinstance(v, (int, float)) and not isinstance(v, bool)}

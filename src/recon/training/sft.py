@@ -33,7 +33,7 @@ def build_sft_trainer(script, config, model_cfg):
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=heldout_callbacks(script, config, model_cfg),
+        callbacks=heldout_callbacks(script, config),
     )
 
 
