@@ -105,6 +105,9 @@ def test_difficulty_knob_changes_the_concept_size():
     assert sizes[1] == {4} and sizes[3] == {6}
     firms = {d: {p.meta["firms"] for p in generate_category("cournot", 10, 0, difficulty=d)} for d in (1, 4)}
     assert firms == {1: {2}, 4: {5}}
+    # difficulty >= 2 always adds a shift: a draw without an equilibrium is redrawn, not demoted
+    shifts = {p.meta["shift"] for p in generate_category("market_equilibrium", 300, 0, difficulty=3)}
+    assert shifts == {"demand", "supply"}
 
 
 def test_bad_requests_raise():

@@ -312,7 +312,7 @@ def generate_market_equilibrium(rng: random.Random, difficulty: int) -> Problem:
     try:
         eq = markets.market_clearing(a2, b, c2, d)
     except ValueError:
-        return generate_market_equilibrium(rng, 1)
+        return generate_market_equilibrium(rng, difficulty)  # redraw at the same difficulty
     ask = rng.choice(["price", "quantity"])
     prefix = "new " if shift_kind else ""
     ask_text = f"What is the {prefix}equilibrium {'price' if ask == 'price' else 'quantity'}?"
