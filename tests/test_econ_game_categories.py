@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import collections
 import random
+import re
 from fractions import Fraction
 
 import pytest
 from scipy.stats import chisquare
 
-import recon.data.categories.games as games
-from recon.data.categories import CATEGORY_SPECS
+from recon.data.categories import CATEGORY_SPECS, matrix, repeated, sequential
+from recon.data.problem import Problem
 from recon.econ.extensive import backward_induction, from_nested
 from recon.econ.normal_form import NormalFormGame, perfectly_transparent_equilibrium, pure_nash_equilibria
 from recon.grading import grade
@@ -28,20 +29,22 @@ def _correct_options(problem) -> list[int]:
     """0-based options the solver finds correct, re-derived from the generated numbers."""
     cat, options = problem.category, problem.choices or []
     if cat == "bayes_nash":
-        states, prior = games.parse_bayes_nash(problem.messages[-1]["content"])
-        eqs = pure_nash_equilibria(games.expected_game(states, prior))
-        return [i for i, o in enumerate(options) if games._profile_of_option(o, states[0]) in eqs]
+        states, prior = matrix.parse_bayes_nash(problem.messages[-1]["content"])
+        eqs = pure_nash_equilibria(matrix.expected_game(states, prior))
+        return [i for i, o in enumerate(options) if matrix._profile_of_option(o, states[0]) in eqs]
     if cat == "trigger":
-        delta = games.min_delta_grim_trigger(games.pd_game(_cells(problem))).delta
+        delta = repeated.min_delta_grim_trigger(repeated.pd_game(_cells(problem))).delta
         return [i for i, o in enumerate(options) if abs(Fraction(o) - delta) <= Fraction(1, 200)]
-    if cat == "enforceability":
-        game, delta = games.pd_game(_cells(problem)), Fraction(problem.meta["delta"])
-        ok = [games.path_sustainable(game, games.PATHS[games.classify_path(o)], delta, problem.meta["notion"]).sustainable
-              for o in options]
-        return [i for i, s in enumerate(ok) if s != problem.meta["negated"]]
+    if cat == "enforceability":  # the sustainable path with the highest average for the side that defects in 'one defects'
+        game, delta = repeated.pd_game(_cells(problem)), Fraction(problem.meta["delta"])
+        kinds = [repeated.classify_path(o) for o in options]
+        sustained = [k for k in kinds if repeated.path_sustainable(game, repeated.PATHS[k], delta, problem.meta["notion"]).sustainable]
+        best = max(sum(game.utility(1, cell) for cell in repeated.PATHS[k]) / len(repeated.PATHS[k]) for k in sustained)
+        return [i for i, k in enumerate(kinds)
+                if k in sustained and sum(game.utility(1, cell) for cell in repeated.PATHS[k]) / len(repeated.PATHS[k]) == best]
     if cat == "feasibility":
-        game = games.pd_game(_cells(problem))
-        ok = [games.feasible_and_rational(game, games._option_point(o)) for o in options]
+        game = repeated.pd_game(_cells(problem))
+        ok = [repeated.feasible_and_rational(game, repeated._option_point(o)) for o in options]
         return [i for i, s in enumerate(ok) if s != problem.meta["negated"]]
     if cat == "backward_induction":
         if "leaves" in problem.meta:  # a listed tree: rebuild it from the stored leaves
@@ -51,9 +54,9 @@ def _correct_options(problem) -> list[int]:
                 for move in history[:-1]:
                     node = node.setdefault(move, {})
                 node[history[-1]] = [Fraction(x), Fraction(y)]
-            paths = {tuple(p) for p in games.subgame_perfect_paths(from_nested(spec))}
+            paths = {tuple(p) for p in sequential.subgame_perfect_paths(from_nested(spec))}
             return [i for i, p in enumerate(problem.meta["option_paths"]) if tuple(p) in paths]
-        tree = games.centipede_tree([(Fraction(x), Fraction(y)) for x, y in problem.meta["payoffs"]])
+        tree = sequential.centipede_tree([(Fraction(x), Fraction(y)) for x, y in problem.meta["payoffs"]])
         spe = backward_induction(tree)
         assert len(spe) == 1, "distinct payoffs give a unique SPE"
         if "asked_turn" in problem.meta:
@@ -80,7 +83,7 @@ def test_generated_items_are_verified(category):
         g = grade(solution, problem.gold, problem.answer_type, problem.choices)
         assert g.correct, (seed, g, problem.gold)
         if problem.answer_type == "pairs":
-            game = games.parse_matrix_game(problem.messages[-1]["content"])
+            game = matrix.parse_matrix_game(problem.messages[-1]["content"])
             expected = pure_nash_equilibria(game) if category == "pure_nash" else perfectly_transparent_equilibrium(game)
             if category == "pte" and len(expected) != 1:
                 expected = []
@@ -125,13 +128,13 @@ def test_audit_reads_generated_items_back(category):
 
 
 def test_difficulty_scales_game_size():
-    shapes = {d: {games.parse_matrix_game(games.generate_pure_nash(random.Random(s), d).question).shape for s in range(40)}
+    shapes = {d: {matrix.parse_matrix_game(matrix.generate_pure_nash(random.Random(s), d).question).shape for s in range(40)}
               for d in (1, 3)}
     assert shapes == {1: {(3, 3), (3, 2), (2, 3)}, 3: {(5, 5), (5, 4), (4, 5)}}
-    sizes = {(p.meta.get("turns"), p.meta.get("depth")) for p in (games.generate_backward_induction(random.Random(s), 3) for s in range(30))}
+    sizes = {(p.meta.get("turns"), p.meta.get("depth")) for p in (sequential.generate_backward_induction(random.Random(s), 3) for s in range(30))}
     assert sizes == {(5, None), (None, 4)}
     with pytest.raises(ValueError):
-        games.generate_pte(random.Random(0), 0)
+        matrix.generate_pte(random.Random(0), 0)
 
 
 def test_pd_parser_reads_roles_from_prose():
@@ -140,28 +143,28 @@ def test_pd_parser_reads_roles_from_prose():
             "receive a payoff of $90701.05 continuously; if both firms collude to keep prices high, they receive $97331.61; "
             "if one firm undercuts while the other keeps its price high, the undercutting firm receives $38112.49 while the "
             "non-undercutting firm receives $25847.31. The firms discount future payoffs at a rate represented by 0.60.")
-    cells = games.parse_symmetric_pd(text)
+    cells = repeated.parse_symmetric_pd(text)
     assert cells == {"P": Fraction("90701.05"), "R": Fraction("97331.61"), "T": Fraction("38112.49"), "S": Fraction("25847.31")}
-    assert games.parse_delta(text) == Fraction(3, 5)
+    assert repeated.parse_delta(text) == Fraction(3, 5)
     respectively = ("If both collaborate, each earns 628.0, if one collaborates while the other defects, they earn 591.5, "
                     "294.5 respectively, and if both defect, each earns 847.0.")
-    assert games.parse_symmetric_pd(respectively) == {"R": 628, "S": Fraction("591.5"), "T": Fraction("294.5"), "P": 847}
+    assert repeated.parse_symmetric_pd(respectively) == {"R": 628, "S": Fraction("591.5"), "T": Fraction("294.5"), "P": 847}
     loss = ("If both firms share their technology, they each earn a payoff of $88447.98. If one firm shares while the other "
             "steals, the firm that shares incurs a loss of $79996.60, while the firm that steals gains a payoff of $68448.07. "
             "If both firms decide to steal the technology, they both earn $66175.13.")
-    assert games.parse_symmetric_pd(loss)["S"] == Fraction("-79996.60")
-    with pytest.raises(games.ParseError):
-        games.parse_symmetric_pd("What is the minimum discount factor for the given one-shot payoff matrix?")
+    assert repeated.parse_symmetric_pd(loss)["S"] == Fraction("-79996.60")
+    with pytest.raises(repeated.ParseError):
+        repeated.parse_symmetric_pd("What is the minimum discount factor for the given one-shot payoff matrix?")
 
 
 def test_option_classifiers():
-    assert games.classify_path("Both firms A and B fulfill their servicing obligations every period") == "both_cooperate"
-    assert games.classify_path("Both firms engage in a price war every year.") == "both_defect"
-    assert games.classify_path("Firm A fulfills the servicing obligations while firm B reneges indefinitely") == "one_defects"
-    assert games.classify_path("Firms take turns in undercutting prices and keeping prices high.") == "take_turns"
-    assert games.classify_path("Firms randomly choose to adhere or breach the agreement in different periods.") is None
-    assert games._option_point("($15176.33, $15333.27)") == (Fraction("15176.33"), Fraction("15333.27"))
-    assert games._option_point("$52150.75") == (Fraction("52150.75"),) * 2
+    assert repeated.classify_path("Both firms A and B fulfill their servicing obligations every period") == "both_cooperate"
+    assert repeated.classify_path("Both firms engage in a price war every year.") == "both_defect"
+    assert repeated.classify_path("Firm A fulfills the servicing obligations while firm B reneges indefinitely") == "one_defects"
+    assert repeated.classify_path("Firms take turns in undercutting prices and keeping prices high.") == "take_turns"
+    assert repeated.classify_path("Firms randomly choose to adhere or breach the agreement in different periods.") is None
+    assert repeated._option_point("($15176.33, $15333.27)") == (Fraction("15176.33"), Fraction("15333.27"))
+    assert repeated._option_point("$52150.75") == (Fraction("52150.75"),) * 2
 
 
 def test_registry_holds_the_game_categories():
@@ -184,7 +187,7 @@ def test_audit_of_published_items(published):
         for cat in CATEGORIES:
             results = [CATEGORY_SPECS[cat].audit(p) for p in problems if p.category == cat]
             verdicts[(split, cat)] = collections.Counter(r.verdict for r in results)
-            assert all(r.verdict in {"agree", "disagree", "ambiguous", "ill_posed", "unparsed"} for r in results)
+            assert all(r.verdict in {"agree", "disagree", "ambiguous", "ill_posed", "incomplete", "unparsed"} for r in results)
             assert all(r.solver_answer is not None for r in results if r.verdict in {"agree", "disagree"})
     # the ETH matrix games and the Bayes-Nash tables are fully machine-readable and correctly labelled
     for cat, n_train, n_eval in (("pure_nash", 100, 20), ("pte", 100, 20), ("bayes_nash", 50, 20)):
@@ -196,12 +199,130 @@ def test_audit_of_published_items(published):
         assert verdicts[("train", cat)]["unparsed"] < 0.5 * total, (cat, verdicts[("train", cat)])
     # most grim-trigger items contradict a prisoner's dilemma (T > R > P, mutual defection a stage equilibrium)
     assert verdicts[("train", "trigger")]["ill_posed"] > verdicts[("train", "trigger")]["agree"]
+    # items that refer to a payoff matrix they do not state are incomplete, not unparsed
+    for split, problems in published.items():
+        for p in problems:
+            if p.category == "trigger" and not re.search(r"\d\.\d", p.question):
+                assert CATEGORY_SPECS["trigger"].audit(p).verdict == "incomplete", p.id
 
 
 def test_pte_with_ties_is_ill_posed():
-    tie = games.Problem(
+    tie = Problem(
         id="t", category="pte", source="test", question="", choices=None, answer_type="pairs", gold="[]",
         messages=[{"role": "user", "content": "Player 0's payoff matrix:\n[[1, 1], [1, 1]]\n\nPlayer 1's payoff matrix:\n[[1, 1], [1, 1]]"}],
     )
-    assert games.audit_pte(tie).verdict == "ill_posed"
+    assert matrix.audit_pte(tie).verdict == "ill_posed"
     assert NormalFormGame([[[1, 1], [1, 1]], [[1, 1], [1, 1]]]).shape == (2, 2)
+
+
+def _pd(text: str) -> dict[str, Fraction]:
+    return repeated.parse_symmetric_pd(text)
+
+
+def test_pd_reader_takes_roles_from_structure():
+    # the payoff's owner named after it, with a role word of the cooperative action ('secured the reward')
+    owner_after = ("If both decide to secure the reward, they receive a payoff of 572.0 each. If one gambler secures the reward "
+                   "and the other takes the risk, the payoffs are 815.0 for the gambler who secured the reward and 427.0 for the "
+                   "one who took the risk. If both take the risk, they end up with a payoff of 562.0 each.")
+    assert _pd(owner_after) == {"R": 572, "S": 815, "T": 427, "P": 562}
+    # 'respectively' follows the order the sides are named; 'the other does not' is the other action
+    respectively = ("They both gain 427.0 if they stick to the agreement, if one remains compliant while the other does not, they "
+                    "earn 368.0 and 466.0 respectively. If both decide to favor industrial growth over the agreement, each earns 574.0.")
+    assert _pd(respectively) == {"R": 427, "S": 368, "T": 466, "P": 574}
+    # a mirrored 'Conversely, …' sentence repeats the same pair
+    mirrored = ("In each period, if both firms compete, each earns $43334.64; if both collude, each earns $98183.38; if firm A "
+                "competes while firm B colludes, A earns $77043.33 and B earns $56330.53. Conversely, if firm B competes while A "
+                "colludes, B earns $77043.33 and A earns $56330.53.")
+    assert _pd(mirrored) == {"P": Fraction("43334.64"), "R": Fraction("98183.38"), "T": Fraction("77043.33"), "S": Fraction("56330.53")}
+    # one word, one role: 'withholds' is not 'holds'; 'the other company' is the other than the one just named
+    withhold = ("If both companies share their research findings as agreed, each gains a profit of $28519.83. If one company "
+                "shares the research while the other withholds, the company that withholds makes a profit of $80001.09, while "
+                "the other company incurs a loss of $71588.29. If both companies withhold their research findings, each makes "
+                "a smaller profit of $83635.35.")
+    assert _pd(withhold) == {"R": Fraction("28519.83"), "T": Fraction("80001.09"), "S": Fraction("-71588.29"), "P": Fraction("83635.35")}
+    assert repeated._roles_in_order("keep their R&D secret") == ["D"]
+    assert repeated._roles_in_order("non-poaching firms") == ["C"]
+    assert repeated._roles_in_order("invest heavily in research") == ["C"]  # "heavy" names no defection
+    with pytest.raises(repeated.MissingPayoffs):
+        _pd("Consider the following payoff matrix of a symmetric two-player game that is infinitely repeated.")
+
+
+def _chain_problem(question: str, options: list[str], gold: int) -> Problem:
+    return Problem(id="t", category="backward_induction", source="test", question=question, choices=options,
+                   answer_type="option", gold=f"Option {gold}: {options[gold - 1]}", messages=[{"role": "user", "content": question}])
+
+
+def test_chain_reader_finds_the_asked_stage_and_payments():
+    story = ("Two venture capitalists, Alex and Jordan, negotiate over 3 rounds. The negotiations begin with Alex. If Alex "
+             "decides to settle in the first round, Alex will get 87828.09 and Jordan will receive 15757.19. If Alex passes the "
+             "decision to Jordan, Jordan can either finalize the terms or pass it back to Alex for the final round. Should Jordan "
+             "settle in round two, Alex would receive 98829.32 and Jordan would get 60553.18. If Alex settles in the last round, "
+             "Alex will secure 22002.76 and Jordan 31989.72; if an arbitrator sets the terms, Alex would receive 22002.76 and "
+             "Jordan would receive 31989.72. At the start of the second round, with the ability to either finalize or continue "
+             "negotiations, what should Jordan do?")
+    options = ["Jordan should finalize the deal", "Jordan should pass negotiations back to Alex"]
+    result = sequential.audit_backward_induction(_chain_problem(story, options, 2))
+    assert (result.verdict, result.solver_answer) == ("disagree", f"Option 1: {options[0]}")  # 60553 now beats 31990 later
+    bidding = ("Two investors, Alice and Bob, bid over 3 rounds. Alice gets to make the initial decision. If Alice secures the "
+               "real estate at the start, she will pay 85717.51 and Bob will pay 23564.31. If instead Alice improves her offer "
+               "and it moves to Bob, Bob can secure it, where Alice would pay 16729.60 and Bob would pay 34127.59, or he can "
+               "improve his bid. In the final round, if Alice secures the real estate, she will pay 73171.75 and Bob will pay "
+               "66142.42. If the trustee sets the final terms, Alice will pay 73171.75 and Bob will pay 66142.42. What should "
+               "Alice do in the first round of bidding?")
+    options = ["Alice should secure the real estate at the stated price", "Alice should improve her offer and pass the decision to Bob"]
+    assert sequential.audit_backward_induction(_chain_problem(bidding, options, 2)).verdict == "agree"  # payments are losses
+    lacking = story.replace("Alex would receive 98829.32 and Jordan would get 60553.18", "Alex would receive 98829.32")
+    assert sequential.audit_backward_induction(_chain_problem(lacking, ["Jordan should finalize the deal", "Jordan should pass negotiations back to Alex"], 1)).verdict == "incomplete"
+
+
+SHORTCUT_ITEMS = 200
+
+
+def test_enforceability_names_carry_no_answer():
+    """'Both defect is sustainable, a one-sided path never is' used to score 189/200 without the payoffs, and
+    later the one path left out of the options told the answer: now every item offers the same four paths and
+    each is the gold about a quarter of the time, under either notion."""
+    kinds_of_gold = collections.Counter()
+    for seed in range(SHORTCUT_ITEMS):
+        p = CATEGORY_SPECS["enforceability"].generate(random.Random(seed), 1)
+        kinds = [repeated.classify_path(o) for o in p.choices]
+        assert sorted(kinds) == sorted(repeated.ENFORCEABILITY_KINDS)
+        kinds_of_gold[(kinds[p.gold_option - 1], p.meta["notion"])] += 1
+    for notion in ("spe", "nash"):
+        counts = [kinds_of_gold[(k, notion)] for k in repeated.ENFORCEABILITY_KINDS]
+        assert chisquare(counts).pvalue > 0.001, (notion, counts)
+
+
+def test_trigger_gold_rank_is_uniform():
+    """The gold used to be the 2nd or 3rd smallest option in 166/200 items."""
+    ranks = collections.Counter()
+    for seed in range(400):
+        p = CATEGORY_SPECS["trigger"].generate(random.Random(seed), 1)
+        values = sorted(Fraction(o) for o in p.choices)
+        ranks[values.index(Fraction(p.choices[p.gold_option - 1]))] += 1
+    assert chisquare([ranks[k] for k in range(4)]).pvalue > 0.001
+
+
+@pytest.mark.parametrize("category", ["pure_nash", "pte"])
+def test_empty_answer_is_no_likelier_than_a_cell(category):
+    """`[]` is drawn as if it were one more cell, so answering `[]` scores about 1/(cells + 1)."""
+    golds = [CATEGORY_SPECS[category].generate(random.Random(seed), 1).gold for seed in range(SHORTCUT_ITEMS)]
+    empty = golds.count("[]")
+    most_common_other = collections.Counter(g for g in golds if g != "[]").most_common(1)[0][1]
+    assert 0 < empty <= max(most_common_other, SHORTCUT_ITEMS // 10) + SHORTCUT_ITEMS * 0.05
+
+
+def test_difficulty_one_includes_the_published_3x3_shape():
+    shapes = collections.Counter(matrix.parse_matrix_game(CATEGORY_SPECS[c].generate(random.Random(s), 1).messages[-1]["content"]).shape
+                                 for c in ("pure_nash", "pte") for s in range(60))
+    assert shapes[(3, 3)] >= 40
+
+
+def test_feasibility_gold_rank_is_uniform():
+    """The one feasible pair used to sit between the others (and the one infeasible pair at an end)."""
+    ranks = collections.Counter()
+    for seed in range(400):
+        p = CATEGORY_SPECS["feasibility"].generate(random.Random(seed), 1)
+        firsts = sorted(repeated._option_point(o)[0] for o in p.choices)
+        ranks[firsts.index(repeated._option_point(p.choices[p.gold_option - 1])[0])] += 1
+    assert chisquare([ranks[k] for k in range(4)]).pvalue > 0.001

@@ -17,9 +17,10 @@ from typer.testing import CliRunner
 from recon.cli import app
 from recon.data.problem import write_jsonl
 from recon.data.published import load_split
-from recon.evaluation import EvalConfig, RunMismatchError, build_units, compare_runs, evaluate, read_records, select_problems
+from recon.evaluation import EvalConfig, build_units, compare_runs, evaluate, read_records, select_problems
 from recon.evaluation.stats import bootstrap_ci, mcnemar_exact, paired_bootstrap
 from recon.inference import ScriptedBackend
+from recon.runs import RunConflict
 
 ALWAYS_OPTION_1 = "<think>short</think> \\boxed{Option 1}"
 
@@ -194,7 +195,7 @@ def test_resume_after_kill_9(eval_problems, data_dir, tmp_path):
 def test_config_change_is_refused_but_a_larger_limit_extends(eval_problems, tmp_path):
     out = tmp_path / "run"
     run(eval_problems[:5], lambda m: ALWAYS_OPTION_1, out, None, max_tokens=64)
-    with pytest.raises(RunMismatchError, match="max_tokens"):
+    with pytest.raises(RunConflict, match="max_tokens"):
         run(eval_problems[:5], lambda m: ALWAYS_OPTION_1, out, None, max_tokens=128)
     backend = ScriptedBackend(lambda m: ALWAYS_OPTION_1)
     results = evaluate(backend, eval_problems[:8], EvalConfig(backend="scripted", max_tokens=64, limit=8), out, show_progress=False, baselines_train=None)
@@ -245,4 +246,4 @@ def test_cli_eval_on_a_jsonl_with_the_tiny_hf_model(eval_problems, tiny_model_di
     assert results["overall"]["n_items"] == 3 and results["model"]["backend"]["settings"]["batch_size"] == 2
     assert len(read_records(out / "samples.jsonl")) == 3 and (out / "results.md").exists()
     again = CliRunner().invoke(app, [*args, "--max-tokens", "5"])  # same folder, other config
-    assert again.exit_code == 2 and "different configuration" in again.output
+    assert again.exit_code == 2 and "other settings (changed: eval.max_tokens)" in again.output

@@ -113,7 +113,7 @@ def test_simultaneous_players_do_not_see_each_other_and_sequential_players_see_e
         ("<s> Choice 2 </s>", 2, "choice_2"),
         ("<s>`choice_2`.</s>", 2, "choice_2"),
         ("<s>\nchoice_6\n</s>", 6, "choice_6"),
-        ("First <s>choice_1</s>, on reflection <s>choice_2</s>", 2, "choice_2"),
+        ("First <s>choice_1</s>, on reflection <s>choice_2</s>", 2, "choice_1"),  # Hua et al.: the first tag
         ("<think>maybe <s>choice_1</s></think> I pick <s>choice_2</s>", 2, "choice_2"),
         ("<think>I pick <s>choice_1</s></think> so that is my answer", 2, None),
         ("<think>still thinking <s>choice_1</s>", 2, None),
@@ -283,8 +283,8 @@ def test_results_files_and_table4(tmp_path):
     md = (out / "results.md").read_text()
     assert "## Table 4" in md and "| Stag Hunt | simultaneous | 2 | 100.0 [" in md
     assert "SPE 2→1→2; other NE 1→2→2" in md
-    config = json.loads((out / "config.json").read_text())
-    assert config["config"]["temperature"] == 0.6 and config["backend"]["backend"] == "scripted"
+    identity = json.loads((out / "run.json").read_text())["identity"]
+    assert identity["play"]["temperature"] == 0.6 and identity["backend"]["backend"] == "scripted"
 
 
 def test_cli_selfplay_runs_and_writes_tables(tmp_path, monkeypatch):
@@ -313,7 +313,7 @@ def test_cli_selfplay_runs_and_writes_tables(tmp_path, monkeypatch):
     listing = CliRunner().invoke(app, ["games", "list"])
     assert listing.exit_code == 0 and "| trigame | TriGame | sequential | SPE 2→1→2" in listing.output
     bad = CliRunner().invoke(app, ["games", "selfplay", "--games", "chess", "--out", str(tmp_path / "x")])
-    assert bad.exit_code != 0 and "unknown game" in str(bad.exception)
+    assert bad.exit_code == 2 and "unknown game" in bad.stderr
 
 
 @pytest.mark.slow

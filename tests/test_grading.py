@@ -32,9 +32,19 @@ class TestExtraction:
         ex = extract_answer(think(r"\boxed{Option 1: x} so \boxed{Option 1: x}"))
         assert ex.answer == "Option 1: x" and ex.format_ok
 
-    def test_fallback_to_first_option_after_think(self):
+    def test_nested_boxes_are_one_box(self):
+        assert find_boxed(r"\boxed{\boxed{Option 2}} and \boxed{x}") == [(0, r"\boxed{Option 2}"), (29, "x")]
+
+    def test_box_inside_unclosed_box_is_found(self):
+        assert find_boxed(r"\boxed{Option 1 \boxed{Option 2}") == [(16, "Option 2")]
+
+    def test_extract_answer_reads_boxes_only(self):
         ex = extract_answer(think("My answer is Option 3, not Option 1."))
-        assert ex.answer == "Option 3" and not ex.boxed
+        assert ex.answer is None and not ex.boxed and ex.format_ok
+
+    def test_unboxed_fallback_reads_the_final_statement(self):
+        g = grade(think("My answer is Option 3, not Option 1."), "Option 3: c", "option", ["a", "b", "c"])
+        assert g.status == "option_only" and g.predicted == "Option 3" and not g.boxed
 
     def test_option_mentioned_only_in_thinking_is_not_an_answer(self):
         ex = extract_answer(think("no answer here", reasoning="Option 2 looks right"))
@@ -70,9 +80,13 @@ class TestOptionGrading:
         g = grade(think(r"\boxed{Option 2}"), GOLD, "option", CHOICES)
         assert g.status == "option_only" and g.correct and g.reward == 2.0
 
-    def test_number_right_text_wrong_reports_text_mismatch(self):
-        g = grade(think(r"\boxed{Option 2: They alternate}"), GOLD, "option", CHOICES)
+    def test_number_right_text_paraphrased_reports_text_mismatch(self):
+        g = grade(think(r"\boxed{Option 2: the firms compete}"), GOLD, "option", CHOICES)
         assert g.status == "option_only" and g.text_match is False
+
+    def test_number_of_one_option_text_of_another_is_a_hedge(self):
+        g = grade(think(r"\boxed{Option 2: They alternate}"), GOLD, "option", CHOICES)
+        assert g.status == "format_violation" and not g.correct and g.reason.startswith("hedge")
 
     def test_unboxed_fallback_scores_partial(self):
         g = grade(think("Final: Option 2"), GOLD, "option", CHOICES)
@@ -198,6 +212,14 @@ ADVERSARIAL = [
     "</think>\\boxed{" + "{" * 20000 + "}" * 19999,
     "</think>\\boxed{[[" + "0, 1], [" * 5000 + "]]}",
     "\x00\ud7ff\U0010ffff</think>\\boxed{\u202eOption 1}",
+    "</think>\\boxed{Option IIII}",  # an invalid Roman numeral once crashed the option reader
+    # shapes that make a backtracking regex exponential (each must grade in one linear pass)
+    "</think>\\boxed{" + "A " * 40 + "x}",
+    "</think>\\boxed{" + "A and then " * 40 + "x}",
+    "</think>\\boxed{[" + "(0, 1) " * 40 + "x}",
+    "</think>\\boxed{" + "1" * 60 + "x}",
+    "</think>\\boxed{" + "12 " * 60 + "x}",
+    "</think>" + "no nash " * 5000,
 ]
 
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from recon.errors import UserError
 from recon.inference import Completion, SamplingParams, ScriptedBackend, load_backend, resolve_model
 from recon.inference.base import answer_complete, answer_end, render_chat, truncate_completion
 from recon.inference.models import ModelResolutionError
@@ -91,7 +92,7 @@ def test_scripted_backend_applies_stops_prefill_and_errors():
 
 
 def test_load_backend_rejects_unknown_names():
-    with pytest.raises(ValueError, match="unknown backend"):
+    with pytest.raises(UserError, match="unknown backend"):
         load_backend("nope")
     with pytest.raises(ValueError, match="respond="):
         load_backend("scripted")

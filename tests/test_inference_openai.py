@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-from fake_openai_server import FakeOpenAIServer, Reply
+from fake_openai_server import MALFORMED, FakeOpenAIServer, Reply
 
 from recon.inference import SamplingParams, load_backend
 
@@ -94,6 +94,54 @@ def test_sampling_sends_one_request_per_sample_with_distinct_seeds():
     with FakeOpenAIServer(by_seed) as server:
         out = backend_for(server.url).generate([conversation("x")], SamplingParams(n=3, temperature=0.8, seed=10))
     assert sorted(c.text for c in out[0]) == ["seed 10", "seed 11", "seed 12"] and sorted(seeds) == [10, 11, 12]
+
+
+@pytest.mark.parametrize("variant", sorted(MALFORMED))
+def test_every_malformed_reply_is_recorded_then_retried(variant):
+    """Malformed once: retried like a 5xx and answered. Malformed always: a recorded error, no crash."""
+
+    def responder(body, attempt):
+        prompt = body["messages"][-1]["content"]
+        return MALFORMED[variant] if prompt == "always" or attempt == 0 else Reply("recovered")
+
+    with FakeOpenAIServer(responder) as server:
+        out = backend_for(server.url, max_retries=2, timeout=2).generate(
+            [conversation("once"), conversation("always")], SamplingParams(max_tokens=8)
+        )
+        attempts = len([c for c in server.calls if "always" in c[0]])
+    once, always = out[0][0], out[1][0]
+    assert once.text == "recovered" and once.error is None
+    assert always.error is not None and always.text == "" and always.finish_reason == "error"
+    assert "3 attempts" in always.error and attempts == 3
+    expected = "APIConnectionError" if variant == "truncated" else "malformed reply"
+    assert expected in always.error
+
+
+def test_retry_after_is_honoured_and_capped(monkeypatch):
+    """The client waits what `Retry-After` says (not its own 10 ms backoff), at most `max_backoff`."""
+    import asyncio
+
+    from recon.inference import openai_compat
+
+    waits: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def recording_sleep(seconds, *args, **kwargs):
+        waits.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(openai_compat.asyncio, "sleep", recording_sleep)
+
+    def responder(body, attempt):
+        prompt = body["messages"][-1]["content"]
+        return Reply.error(429, retry_after=prompt) if attempt == 0 else Reply("ok")
+
+    with FakeOpenAIServer(responder) as server:
+        backend = backend_for(server.url, max_backoff=5.0, backoff=0.01, concurrency=1)
+        for header in ("2", "3600", "Wed, 21 Oct 2015 07:28:00 GMT", "soon"):
+            assert backend.generate([conversation(header)], SamplingParams(max_tokens=8))[0][0].text == "ok"
+    # honoured, capped at max_backoff, a date in the past: no wait; unreadable: the jittered 10 ms backoff
+    assert waits[:3] == [2.0, 5.0, 0.0] and 0.005 <= waits[3] <= 0.01
 
 
 # ---------------------------------------------------------------- real llama.cpp server (slow)

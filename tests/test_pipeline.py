@@ -9,8 +9,9 @@ from typer.testing import CliRunner
 
 from recon.cli import app
 from recon.data.problem import read_problems
+from recon.errors import UserError
 from recon.grading import grade
-from recon.pipeline.run import apply_override, load_preset
+from recon.pipeline.preset import apply_override, load_preset
 
 
 @pytest.fixture(scope="module")
@@ -87,14 +88,14 @@ def test_report_command(tiny_run, tmp_path):
 def test_preset_overrides():
     preset = load_preset("cpu-demo", ["grpo.args.max_steps=3", "eval.backend=hf"])
     assert preset["grpo"]["args"]["max_steps"] == 3 and preset["eval"]["backend"] == "hf"
-    with pytest.raises(ValueError, match="key.sub=value"):
+    with pytest.raises(UserError, match="key.sub=value"):
         apply_override(preset, "nonsense")
-    with pytest.raises(ValueError, match="unknown preset"):
+    with pytest.raises(UserError, match="unknown preset"):
         load_preset("no-such-preset")
 
 
 def test_paper_preset_names_existing_recipes():
-    from recon.pipeline.run import PRESET_DIR
+    from recon.pipeline.preset import PRESET_DIR
 
     for name in ("paper", "cpu-demo"):
         preset = load_preset(name)

@@ -41,10 +41,12 @@ def test_two_process_training(kind, tiny_model_dir, tmp_path):
     out = tmp_path / kind
     extra = {"max_length": 96} if kind == "sft" else {"per_device_train_batch_size": 2, "num_generations": 2,
                                                         "max_completion_length": 8, "think": "none"}  # fmt: skip
+    # A global batch of 4 with at most 2 per device: the recipe's accumulation (3) is overridden from the world size
+    extra.update(global_batch_size=4, gradient_accumulation_steps=3)
     proc = launch_two_processes(f"recon.training.{kind}", tiny_args(tiny_model_dir, data, out, **extra), tmp_path)
     log = proc.stdout + proc.stderr
     assert "[recon.train] world_size=2" in log
-    assert "× 2 processes" in log
+    assert "2 per device × 2 processes × 1 accumulation = 4" in log
     summary = json.loads((out / "train_summary.json").read_text())
     assert summary["world_size"] == 2 and summary["global_step"] == 2
     assert (out / "checkpoint-2" / "adapter_model.safetensors").exists()

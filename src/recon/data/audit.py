@@ -80,7 +80,7 @@ def audit_markdown(summary: dict[str, dict[str, dict[str, Any]]]) -> str:
     """One markdown table per split."""
     names = verdicts()
     lines = ["# Audit of the published Recon labels", "",
-             "agreement = agree / (agree + disagree + ambiguous + ill_posed); unparsed and not_computable are excluded.", ""]
+             "agreement = agree / (agree + disagree + ambiguous + ill_posed); incomplete, unparsed and not_computable are excluded.", ""]
     for split, rows in summary.items():
         lines += [f"## {split}", "", "| category | n | " + " | ".join(names) + " | agreement |",
                   "|---|" + "---:|" * (len(names) + 2)]

@@ -2,15 +2,18 @@
 
 Published items the audit confirms (`agree`) and non-computable ones (kept, flagged) are joined
 with generated items; every multiple-choice item's options are shuffled with a seed so that, within
-each category, gold positions are as balanced as the option counts allow; the eval split shares no
-exact or near-duplicate item with any training file; trivial baselines are re-scored."""
+each category, gold positions are as balanced as the option counts allow. No training file shares an
+item with the eval (`recon.data.contamination`: canonical games, questions without options, exact and
+numbers-masked); train covers every (category, size) of the eval; trivial baselines are re-scored and
+the payoff-blind shortcut audit (`recon.data.shortcuts`) runs on a generated sample and the splits."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any, Optional
 
@@ -20,18 +23,20 @@ from recon.data.problem import Problem
 
 KEEP_VERDICTS = ("agree", "not_computable")
 BASELINE_MARGIN = 0.03
+TRAIN_PER_STRATUM = 5  # generated train items drawn for an eval (category, size) that train lacks
+SHORTCUT_ITEMS = 200  # generated items per category and side for the shortcut audit
 
 
 EVAL_BUCKETS = 4
 
 
 def eval_bucket(problem: Problem) -> bool:
-    """Whether a generated item's template family (its near-duplicate key: text with numbers masked)
-    is reserved for eval: a fixed hash puts 1 in EVAL_BUCKETS families there, so generated eval and
-    train items never share a template family."""
+    """Whether a generated item is reserved for eval: a fixed hash of its key (canonical game or
+    question) puts 1 in EVAL_BUCKETS items there, so a generated item can only ever land in one split.
+    The hash is per item, not per template family, so eval and train draw from one distribution."""
     from recon.data.contamination import item_key
 
-    return int(hashlib.sha256(item_key(problem, near=True).encode()).hexdigest(), 16) % EVAL_BUCKETS == 0
+    return int(hashlib.sha256(item_key(problem).encode()).hexdigest(), 16) % EVAL_BUCKETS == 0
 
 
 def balanced_gold_positions(problems: list[Problem], rng: random.Random) -> list[int | None]:
@@ -113,18 +118,121 @@ def _kept(problems: list[Problem], counts: dict[str, dict[str, int]]) -> list[Pr
     return kept
 
 
-def _drop_overlap(problems: list[Problem], exact_keys: set[str], near_keys: set[str]) -> tuple[list[Problem], int]:
-    from recon.data.contamination import item_key
-
-    kept = [p for p in problems if item_key(p) not in exact_keys and item_key(p, near=True) not in near_keys]
-    return kept, len(problems) - len(kept)
-
-
 def overlap_counts(evaluation: list[Problem], training: dict[str, list[Problem]]) -> dict[str, dict[str, int]]:
     """Eval items that also occur (exactly / near) in each training file."""
     from recon.data.contamination import overlapping
 
     return {name: {"exact": len(overlapping(evaluation, ps)), "near": len(overlapping(evaluation, ps, near=True))} for name, ps in training.items()}
+
+
+def filter_training_source(source: str, eval_path: str | Path, out_path: str | Path, data_dir: str | Path | None = None) -> dict[str, Any]:
+    """A training file without the items whose question or game occurs in the eval at `eval_path`,
+    written to `out_path`. `source` is a dataset name (`recon.data.registry`: `sft_cot`, `recon-train`,
+    `verified:DIR`, a problems JSONL) or a prompt/completion JSONL (keyed by the question in its last
+    prompt message, whatever its category). Returns the source, path and counts; raises if any overlap
+    were left."""
+    from recon.data.contamination import unlabelled_keys, without_overlap
+    from recon.data.problem import iter_jsonl, read_problems, write_jsonl
+    from recon.data.published import split_question
+    from recon.data.registry import load_problems, published_split
+
+    evaluation = read_problems(eval_path)
+    if published_split(source) is None and Path(source).is_file() and "completion" in next(iter_jsonl(source), {}):
+        eval_keys = set().union(*(unlabelled_keys(p.question) for p in evaluation))
+        kept, removed = [], []
+        for row in iter_jsonl(source):
+            prompt = row["prompt"] if isinstance(row["prompt"], str) else row["prompt"][-1]["content"]
+            (removed if unlabelled_keys(split_question(prompt)[0]) & eval_keys else kept).append(row)
+        left = {"exact": 0, "near": 0}
+    else:
+        kept, removed = without_overlap(load_problems(source, part="train", data_dir=data_dir), evaluation)
+        left = overlap_counts(evaluation, {"kept": kept})["kept"]
+    if left["exact"] or left["near"]:
+        raise RuntimeError(f"{source}: eval overlap left after filtering: {left}")
+    write_jsonl(kept, out_path)
+    return {"source": str(source), "path": str(out_path), "items": len(kept) + len(removed), "removed": len(removed), "overlap": left}
+
+
+def item_size(problem: Problem) -> str:
+    """An item's size for stratification: the game's shape for matrix and Bayesian items, else the
+    generator's difficulty for generated items and `published text` for published ones."""
+    if problem.category in ("pure_nash", "pte", "bayes_nash"):
+        from recon.data.categories.matrix import parse_bayes_nash, parse_matrix_game
+
+        try:
+            if problem.category == "bayes_nash":
+                return f"{len(parse_bayes_nash(problem.question)[0])} states"
+            rows, cols = parse_matrix_game(problem.question).shape
+            return f"{rows}x{cols}"
+        except (ValueError, IndexError):
+            pass
+    return f"difficulty {problem.meta.get('difficulty', '?')}" if problem.source == "generated" else "published text"
+
+
+def stratum(problem: Problem) -> tuple[str, str, str]:
+    """(category, size, source) with source `published` or `generated`."""
+    return problem.category, item_size(problem), "generated" if problem.source == "generated" else "published"
+
+
+def strata_table(train: list[Problem], evaluation: list[Problem]) -> list[dict[str, Any]]:
+    """Items per (category, size, source) in eval and train, with the train items of the same
+    (category, size) from either source."""
+    ev, tr = Counter(stratum(p) for p in evaluation), Counter(stratum(p) for p in train)
+    same_size = Counter({(c, s): 0 for c, s, _ in ev})
+    for (c, s, _), n in tr.items():
+        same_size[(c, s)] += n
+    return [{"category": c, "size": s, "source": src, "eval": ev[(c, s, src)], "train": tr[(c, s, src)], "train_same_size": same_size[(c, s)]}
+            for c, s, src in sorted(set(ev) | set(tr))]
+
+
+def cover_eval_strata(train: list[Problem], evaluation: list[Problem], seed: int | str, exclude: set[str],
+                      per_stratum: int = TRAIN_PER_STRATUM) -> tuple[list[Problem], list[Problem], list[Problem]]:
+    """(generated train items added, eval items kept, eval items dropped): each (category, size) of the
+    eval with fewer than `per_stratum` train items gets generated train items of that size up to it;
+    eval items whose (category, size) still has no train item are dropped."""
+    from recon.data.generate import generatable_categories, generate_category
+
+    have = Counter((p.category, item_size(p)) for p in train)
+    added: list[Problem] = []
+    for category, size in sorted({(p.category, item_size(p)) for p in evaluation}):
+        missing = per_stratum - have[(category, size)]
+        if missing <= 0 or category not in generatable_categories() or size == "published text":
+            continue
+        level = int(size.split()[-1]) if size.startswith("difficulty ") else 0
+        drawn = generate_category(category, missing, f"{seed}-cover-{size.replace(' ', '')}", level, exclude,
+                                  accept=lambda p, size=size: not eval_bucket(p) and item_size(p) == size, allow_short=True)
+        have[(category, size)] += len(drawn)
+        added += drawn
+    kept = [p for p in evaluation if have[(p.category, item_size(p))]]
+    return added, kept, [p for p in evaluation if not have[(p.category, item_size(p))]]
+
+
+def generate_stratified(per_category: int, seed: str, difficulty: int, categories: str | list[str] = "all", **options: Any) -> list[Problem]:
+    """Generated items of every category; with `difficulty` 0 spread evenly over the difficulties
+    1..MAX_DIFFICULTY_MIXED (the eval's strata), else all at `difficulty`."""
+    from recon.data.generate import MAX_DIFFICULTY_MIXED, generate_problems
+
+    if difficulty:
+        return generate_problems(categories, per_category, seed, difficulty, **options)
+    levels = range(1, MAX_DIFFICULTY_MIXED + 1)
+    shares = [per_category // len(levels) + (k < per_category % len(levels)) for k in range(len(levels))]
+    drawn = [generate_problems(categories, n, f"{seed}-d{level}", level, **options) for level, n in zip(levels, shares)]
+    return [p for group in zip_longest(*drawn) for p in group if p is not None]  # interleaved: a trimmed tail spares no level
+
+
+def shortcut_sample(seed: int | str, per_category: int, difficulty: int, categories: str | list[str] = "all") -> tuple[list[Problem], list[Problem]]:
+    """Generated (train, eval) items drawn as the build draws them — the eval side stratified by
+    difficulty and sharing no key with the train side — `per_category` of each, options shuffled with
+    balanced gold positions. verify=False: the items are the same, re-auditing them only re-checks the
+    generators (the built splits are audited)."""
+    from recon.data.contamination import item_keys
+    from recon.data.generate import generate_problems
+
+    train = generate_problems(categories, per_category, f"{seed}-shortcut-train", difficulty, verify=False, allow_short=True)
+    exact, near = item_keys(train)
+    evaluation = generate_stratified(per_category, f"{seed}-shortcut-eval", difficulty, categories, verify=False, exclude=exact | near,
+                                     allow_short=True)
+    return shuffle_balanced(train, f"{seed}-shortcut-train"), shuffle_balanced(evaluation, f"{seed}-shortcut-eval")
 
 
 def baseline_check(train: list[Problem], evaluation: list[Problem], margin: float = BASELINE_MARGIN) -> dict[str, Any]:
@@ -152,13 +260,17 @@ def build_splits(
     difficulty: int = 0,
     save_datasets: bool = True,
     progress: bool = False,
+    shortcut_items: int = SHORTCUT_ITEMS,
 ) -> dict[str, Any]:
-    """Write train.jsonl, eval.jsonl, sft_cot.jsonl (+ `datasets` folders) and build_report.json/.md
-    into `out`; returns the report."""
-    from recon.data.contamination import item_key
+    """Write train.jsonl, eval.jsonl, sft_cot.jsonl (+ `datasets` folders), the payoff-blind
+    baseline's eval predictions and build_report.json/.md into `out`; returns the report. After
+    writing them, raises a `ShortcutError` when a payoff-blind baseline beats chance + 5 points on
+    `shortcut_items` generated items of a category (0 skips that audit)."""
+    from recon.data.contamination import item_keys, without_overlap
     from recon.data.generate import generate_problems
     from recon.data.problem import to_dataset, write_jsonl
     from recon.data.published import load_all
+    from recon.data.shortcuts import MIN_ITEMS, PREDICTIONS_FILE, ShortcutError, failure_message, shortcut_audit, write_predictions
     from recon.grading import grade_problem
 
     published = load_all(data_dir)
@@ -167,24 +279,27 @@ def build_splits(
     pub_train = _kept(published["train"], audit_counts["train"])
     sft = _kept(published["sft_cot"], audit_counts["sft_cot"])
 
-    pub_exact, pub_near = {item_key(p) for p in pub_eval}, {item_key(p, near=True) for p in pub_eval}
-    gen_eval = generate_problems("all", eval_generated_per_category, f"{seed}-eval", difficulty, exclude=pub_exact | pub_near,
-                                 progress=progress, accept=eval_bucket, allow_short=True)
+    pub_exact, pub_near = item_keys(pub_eval)
+    gen_eval = generate_stratified(eval_generated_per_category, f"{seed}-eval", difficulty, exclude=pub_exact | pub_near,
+                                   progress=progress, accept=eval_bucket, allow_short=True)
     gen_eval = [
         p
         for category in sorted({p.category for p in gen_eval})
         for p in trim_for_balance([q for q in pub_eval if q.category == category], [q for q in gen_eval if q.category == category])
     ]
     evaluation = pub_eval + gen_eval
-    exact_keys = pub_exact | {item_key(p) for p in gen_eval}
-    near_keys = pub_near | {item_key(p, near=True) for p in gen_eval}
+    exact_keys, near_keys = item_keys(evaluation)
     gen_train = generate_problems("all", generated_per_category, f"{seed}-train", difficulty, exclude=exact_keys | near_keys,
                                   progress=progress, accept=lambda p: not eval_bucket(p), allow_short=True)
 
     removed = {}
-    pub_train, removed["published_train"] = _drop_overlap(pub_train, exact_keys, near_keys)
-    sft, removed["sft_cot"] = _drop_overlap(sft, exact_keys, near_keys)
+    pub_train, dropped = without_overlap(pub_train, evaluation)
+    removed["published_train"] = len(dropped)
+    sft, dropped = without_overlap(sft, evaluation)
+    removed["sft_cot"] = len(dropped)
     removed["generated_train"] = 0  # generate_problems excluded every eval key already (the overlap check below confirms)
+    added, evaluation, uncovered = cover_eval_strata(pub_train + gen_train, evaluation, seed, exact_keys | near_keys)
+    gen_train += added
 
     train = shuffle_balanced(pub_train + gen_train, f"{seed}-train")
     evaluation = shuffle_balanced(evaluation, f"{seed}-eval")
@@ -206,6 +321,9 @@ def build_splits(
         write_jsonl(problems, out / f"{name}.jsonl")
         if save_datasets:
             to_dataset(problems).save_to_disk(str(out / "datasets" / name))
+    built_audit, predictions = shortcut_audit(train, evaluation, min_items=MIN_ITEMS)
+    write_predictions(predictions, out / PREDICTIONS_FILE)
+    generated_audit = shortcut_audit(*shortcut_sample(seed, shortcut_items, difficulty), min_items=shortcut_items)[0] if shortcut_items else None
     report = {
         "seed": seed,
         "generated_per_category": generated_per_category,
@@ -215,12 +333,19 @@ def build_splits(
         "removed_for_overlap_with_eval": removed,
         "generated_shortfall": _shortfall({"train": (gen_train, generated_per_category), "eval": (gen_eval, eval_generated_per_category)}),
         "eval_overlap_with_training": overlap,
+        "strata": strata_table(train, evaluation),
+        "train_added_for_strata": len(added),
+        "eval_dropped_without_train_stratum": [p.id for p in uncovered],
         "sft_cot_responses_reaching_gold": sum(p.meta["response_correct"] for p in sft),
         "gold_positions_eval": _positions(evaluation),
         "baselines": baseline_check(train, evaluation),
+        "shortcuts_generated": generated_audit,
+        "shortcuts_built": built_audit,
     }
     (out / "build_report.json").write_text(json.dumps(report, indent=2))
     (out / "build_report.md").write_text(build_markdown(report))
+    if generated_audit is not None and not generated_audit["all_ok"]:
+        raise ShortcutError(failure_message(generated_audit, f"recon data build (report: {out / 'build_report.md'})"))
     return report
 
 
@@ -277,7 +402,17 @@ def build_markdown(report: dict[str, Any]) -> str:
     for c, r in base["per_category"].items():
         lines.append(f"| {c} | {_pct(r['chance'])} | " + " | ".join(_pct(r.get(k)) for k in ("option_1", "option_2", "option_3", "option_4", "majority")) + f" | {'yes' if r['ok'] else 'NO'} |")
     for c, r in base.get("not_multiple_choice", {}).items():
-        lines.append(f"| {c} (not multiple choice, not checked) | {_pct(r.get('random'))} | – | – | – | – | {_pct(r.get('majority'))} | – |")
+        lines.append(f"| {c} (open answer: see the shortcut audit) | {_pct(r.get('random'))} | – | – | – | – | {_pct(r.get('majority'))} | – |")
+    lines += ["", "## Eval stratification (category × size × source; train of the same category and size from either source)", "",
+              "| category | size | source | eval | train | train, same size |", "|---|---|---|---:|---:|---:|"]
+    lines += [f"| {r['category']} | {r['size']} | {r['source']} | {r['eval']} | {r['train']} | {r['train_same_size']} |" for r in report["strata"]]
+    if report["eval_dropped_without_train_stratum"]:
+        lines += ["", "Eval items dropped (no train item of their category and size): " + ", ".join(report["eval_dropped_without_train_stratum"])]
+    from recon.data.shortcuts import shortcut_markdown
+
+    if report["shortcuts_generated"] is not None:
+        lines += ["", shortcut_markdown(report["shortcuts_generated"], "Shortcut audit on generated items (the build fails when one is NO)")]
+    lines += ["", shortcut_markdown(report["shortcuts_built"], "Shortcut audit on the built splits (train → eval)")]
     lines += ["", f"SFT-CoT teacher traces reaching the remapped gold: {report['sft_cot_responses_reaching_gold']}.", ""]
     return "\n".join(lines)
 
@@ -289,9 +424,20 @@ def build_command(
     eval_generated_per_category: int = typer.Option(20, "--eval-generated-per-category", help="Generated eval items per category."),
     difficulty: int = typer.Option(0, "--difficulty", help="Generator difficulty; 0 mixes 1..3."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder with the published CSVs."),
+    shortcut_items: int = typer.Option(SHORTCUT_ITEMS, "--shortcut-items", help="Generated items per category and side for the shortcut audit (0 skips it)."),
 ) -> None:
-    """Verified train/eval splits: audited published items + generated items, shuffled, no eval overlap."""
-    report = build_splits(out, seed, generated_per_category, eval_generated_per_category, data_dir, difficulty, progress=True)
+    """Verified train/eval splits: audited published + generated items, shuffled, no eval overlap, shortcut audit."""
+    from recon.data.shortcuts import ShortcutError
+
+    try:
+        report = build_splits(out, seed, generated_per_category, eval_generated_per_category, data_dir, difficulty, progress=True,
+                              shortcut_items=shortcut_items)
+    except ShortcutError:
+        from rich.console import Console
+        from rich.markdown import Markdown
+
+        Console().print(Markdown((out / "build_report.md").read_text()))
+        raise
     from rich.console import Console
     from rich.markdown import Markdown
 

@@ -11,8 +11,9 @@ import typer
 from recon.data.audit import audit_command
 from recon.data.build import build_command
 from recon.data.generate import generate_command
+from recon.data.shortcuts import shortcuts_command
 
-app = typer.Typer(help="Published Recon data: report, export, audit, generate, build.", no_args_is_help=True)
+app = typer.Typer(help="Published Recon data: report, export, audit, generate, build, shortcuts.", no_args_is_help=True)
 
 DataDirOption = typer.Option(None, "--data-dir", help="Folder with the published CSVs (default: $RECON_DATA_DIR or ../shared/data/recon).")
 HubOption = typer.Option(None, "--hub-id", help="Load from the HF hub instead, e.g. MasterZhou/Recon.")
@@ -27,7 +28,7 @@ def report(
 ) -> None:
     """Item counts, answer types, gold-position distributions, trivial baselines and contamination."""
     from recon.data.published import load_all
-    from recon.data.report import data_report, report_markdown
+    from recon.data.report import data_report, report_markdown, report_text
 
     result = data_report(load_all(data_dir, hub_id))
     markdown = report_markdown(result)
@@ -38,10 +39,7 @@ def report(
     if as_json:
         typer.echo(json.dumps(result, indent=2))
     else:
-        from rich.console import Console
-        from rich.markdown import Markdown
-
-        Console().print(Markdown(markdown))
+        typer.echo(report_text(result), nl=False)
 
 
 @app.command()
@@ -66,3 +64,4 @@ def export(
 app.command("audit")(audit_command)
 app.command("generate")(generate_command)
 app.command("build")(build_command)
+app.command("shortcuts")(shortcuts_command)

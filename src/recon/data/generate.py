@@ -14,7 +14,7 @@ MAX_DIFFICULTY_MIXED = 3
 # An audit that reads a generated item and finds another answer is a generator bug. An item the audit's
 # prose parser cannot read (`unparsed`) keeps the generator's solver-derived gold, with
 # meta["reverified"] = False.
-REJECTING_VERDICTS = ("disagree", "ambiguous", "ill_posed", "not_computable")
+REJECTING_VERDICTS = ("disagree", "ambiguous", "ill_posed", "incomplete", "not_computable")
 
 
 def generatable_categories() -> list[str]:

@@ -3,14 +3,44 @@
 from __future__ import annotations
 
 import json
-import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Literal, Sequence, TypeVar
 
+from recon.errors import UserError
+
 AnswerType = Literal["option", "yes_no", "ordering", "pairs"]
 ANSWER_TYPES: tuple[str, ...] = ("option", "yes_no", "ordering", "pairs")
 T = TypeVar("T")
+
+
+# A gold list of equilibrium cells, strictly: `[[0, 1], [2, 2]]`, one cell `[0, 1]`, or none `[]`.
+_CELL = r"\[\s*-?\d+\s*,\s*-?\d+\s*\]"
+GOLD_PAIRS = re.compile(rf"\s*(\[\s*(\[\s*\]|{_CELL}(\s*,\s*{_CELL})*)?\s*\]|{_CELL})\s*")
+
+
+class DataFormatError(UserError, ValueError):
+    """A problem, row or file that does not have the documented shape (the message names where)."""
+
+
+def gold_problem(answer_type: str, gold: str, choices: Sequence[str] | None) -> str | None:
+    """Why `gold` can never be graded correct for its answer type, e.g. "'Maybe' is neither Yes nor No"
+    (None when it is a valid answer)."""
+    from recon.grading.grade import parse_option_number, parse_ordering, parse_yes_no
+
+    if answer_type == "option":
+        number = parse_option_number(gold)
+        n = len(choices or [])
+        return None if number is not None and 1 <= number <= n else f"{gold!r} is not one of Option 1..{n}"
+    if answer_type == "yes_no":
+        return None if parse_yes_no(gold) else f"{gold!r} is neither Yes nor No"
+    if answer_type == "ordering":
+        order = parse_ordering(gold)
+        if order is None or sorted(order) != [chr(ord("A") + i) for i in range(len(order))]:
+            return f"{gold!r} is not an ordering of distinct letters A, B, C, …"
+        return None
+    return None if GOLD_PAIRS.fullmatch(gold) else f"{gold!r} is not a list of cells like [[0, 1], [2, 2]] (or [])"
 
 
 @dataclass
@@ -34,16 +64,23 @@ class Problem:
 
     def __post_init__(self) -> None:
         if self.answer_type not in ANSWER_TYPES:
-            raise ValueError(f"problem {self.id!r}: unknown answer_type {self.answer_type!r}")
+            raise DataFormatError(f"problem {self.id!r}: answer_type {self.answer_type!r} is not one of {ANSWER_TYPES}")
         if self.answer_type == "option" and not self.choices:
-            raise ValueError(f"problem {self.id!r}: an option problem needs choices")
-        if not self.messages or not all("role" in m and "content" in m for m in self.messages):
-            raise ValueError(f"problem {self.id!r}: messages must be a non-empty list of {{role, content}}")
+            raise DataFormatError(f"problem {self.id!r}: choices: an option problem needs choices")
+        if not isinstance(self.messages, list) or not self.messages or not all(
+            isinstance(m, dict) and "role" in m and "content" in m for m in self.messages
+        ):
+            raise DataFormatError(f"problem {self.id!r}: messages must be a non-empty list of {{role, content}}")
+        if not isinstance(self.gold, str):
+            raise DataFormatError(f"problem {self.id!r}: gold must be a string, got {type(self.gold).__name__}")
+        reason = gold_problem(self.answer_type, self.gold, self.choices)
+        if reason:
+            raise DataFormatError(f"problem {self.id!r}: gold {reason} (answer_type {self.answer_type})")
 
     @property
     def gold_option(self) -> int | None:
         """1-based gold option number for option problems, else None."""
-        from recon.grading.extract import parse_option_number
+        from recon.grading.grade import parse_option_number
 
         return parse_option_number(self.gold) if self.answer_type == "option" else None
 
@@ -55,7 +92,7 @@ class Problem:
         known = {k: row[k] for k in cls.__dataclass_fields__ if k in row}
         missing = {"id", "category", "question", "answer_type", "gold", "messages"} - known.keys()
         if missing:
-            raise ValueError(f"problem record is missing {sorted(missing)}")
+            raise DataFormatError(f"problem record is missing {sorted(missing)}")
         known.setdefault("source", "unknown")
         known.setdefault("choices", None)
         known["choices"] = known["choices"] or None
@@ -67,7 +104,12 @@ def _decode_meta(meta: Any) -> dict[str, Any]:
     if meta is None or meta == "":
         return {}
     if isinstance(meta, str):
-        return json.loads(meta)
+        try:
+            return json.loads(meta)
+        except json.JSONDecodeError as exc:
+            raise DataFormatError(f"meta is not JSON ({exc.msg})") from None
+    if not isinstance(meta, dict):
+        raise DataFormatError(f"meta must be an object, got {type(meta).__name__}")
     return dict(meta)
 
 
@@ -87,49 +129,23 @@ def write_jsonl(records: Iterable[Problem | dict[str, Any]], path: str | Path) -
 def iter_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
     """Yield JSON objects from a JSONL file; a bad line raises naming the file and line."""
     path = Path(path)
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise DataFormatError(f"{path}:{lineno}: not UTF-8 text (a binary file?)") from None
             if not line.strip():
                 continue
             try:
-                yield json.loads(line)
+                row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from exc
-
-
-def read_appended_jsonl(path: str | Path, repair: bool = False) -> tuple[list[dict[str, Any]], bool]:
-    """Records of an append-only JSONL file and whether it had a torn tail (bytes after the last
-    newline: a writer killed mid-line). With `repair` the tail is cut from the file so appends resume
-    cleanly. A bad complete line is corruption, not a torn write, and raises naming file and line."""
-    path = Path(path)
-    if not path.exists():
-        return [], False
-    data = path.read_bytes()
-    end = data.rfind(b"\n") + 1
-    records = []
-    for lineno, line in enumerate(data[:end].split(b"\n")[:-1], 1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except ValueError as exc:
-            raise ValueError(f"{path}:{lineno}: corrupt record ({exc}); not a torn tail, refusing to guess") from exc
-    torn = end < len(data)
-    if repair and torn:
-        with path.open("r+b") as fh:
-            fh.truncate(end)
-    return records, torn
-
-
-def write_atomic(path: str | Path, text: str | Iterable[str]) -> None:
-    """Write a file so a reader sees the old or the new content, never a mix (temp file + fsync + rename)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.writelines([text] if isinstance(text, str) else text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+                raise DataFormatError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise DataFormatError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+            yield row
 
 
 def read_problems(path: str | Path) -> list[Problem]:
@@ -139,7 +155,7 @@ def read_problems(path: str | Path) -> list[Problem]:
         try:
             problems.append(Problem.from_dict(row))
         except (ValueError, TypeError) as exc:
-            raise ValueError(f"{path}: record {lineno}: {exc}") from exc
+            raise DataFormatError(f"{path}: record {lineno}: {exc}") from None
     return problems
 
 

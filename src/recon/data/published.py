@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
-from recon.data.problem import Problem
+from recon.data.problem import DataFormatError, Problem, gold_problem
+from recon.errors import UserError
 
 HUB_ID = "MasterZhou/Recon"
 SPLIT_FILES = {"train": "train_dataset.csv", "eval": "eval_dataset.csv", "sft_cot": "sft_cot_dataset.csv"}
@@ -68,10 +69,6 @@ CATEGORY_PATTERNS: dict[str, re.Pattern[str]] = {
 _OPTION_LINE = re.compile(r"^Option (\d+):\s?(.*)$")
 
 
-class DataFormatError(ValueError):
-    """A published row that does not have the documented shape."""
-
-
 def default_data_dir() -> Path:
     """`$RECON_DATA_DIR`, else `../shared/data/recon` beside the repository checkout or the working directory."""
     if os.environ.get("RECON_DATA_DIR"):
@@ -84,12 +81,12 @@ def default_data_dir() -> Path:
     return Path.cwd().parent / "shared" / "data" / "recon"
 
 
-def block_categories(split: str, n_rows: int) -> list[str]:
+def block_categories(split: str, n_rows: int, source_name: str | None = None) -> list[str]:
     """The category of each row of `train` or `eval`, from the documented blocks."""
     column = {"train": 1, "eval": 2}[split]
     labels = [block[0] for block in CATEGORY_BLOCKS for _ in range(block[column])]
     if n_rows != len(labels):
-        raise DataFormatError(f"{SPLIT_FILES[split]}: expected {len(labels)} rows, found {n_rows}")
+        raise DataFormatError(f"{source_name or SPLIT_FILES[split]}: expected {len(labels)} rows, found {n_rows}")
     return labels
 
 
@@ -135,19 +132,21 @@ def _problem_from_row(row: dict[str, Any], split: str, index: int, category: str
     content = messages[-1]["content"]
     if not CATEGORY_PATTERNS[category].search(content):
         raise DataFormatError(f"{where}: text does not look like a {category!r} item; was the file reordered or edited?")
-    question, choices = split_question(content)
+    try:
+        question, choices = split_question(content)
+    except DataFormatError as exc:
+        raise DataFormatError(f"{where}: prompt: {exc}") from None
     answer_type = ANSWER_TYPE[category]
     gold = str(row.get("answer", "")).strip()
     meta: dict[str, Any] = {"split": split, "row": index}
+    if answer_type == "option" and not choices:
+        raise DataFormatError(f"{where}: a {category!r} item needs options")
+    reason = gold_problem(answer_type, gold, choices)
+    if reason:
+        raise DataFormatError(f"{where}: answer {reason} ({answer_type} item)")
     if answer_type == "option":
-        if not choices:
-            raise DataFormatError(f"{where}: a {category!r} item needs options")
         match = _OPTION_LINE.match(gold)
-        if not match or not 1 <= int(match.group(1)) <= len(choices):
-            raise DataFormatError(f"{where}: answer {gold!r} is not one of Option 1..{len(choices)}")
-        meta["gold_text_matches_choice"] = match.group(2).strip() == choices[int(match.group(1)) - 1]
-    elif not gold:
-        raise DataFormatError(f"{where}: empty answer")
+        meta["gold_text_matches_choice"] = bool(match) and match.group(2).strip() == choices[int(match.group(1)) - 1]
     return Problem(
         id=f"{split}-{index:04d}",
         category=category,
@@ -161,12 +160,30 @@ def _problem_from_row(row: dict[str, Any], split: str, index: int, category: str
     )
 
 
-def _read_csv_rows(path: Path) -> list[dict[str, Any]]:
+# The columns each published CSV must have.
+CSV_COLUMNS = {"train": ("prompt", "answer"), "eval": ("prompt", "answer"), "sft_cot": ("prompt", "response")}
+
+
+def _read_csv_rows(path: Path, split: str) -> list[dict[str, Any]]:
+    """The rows of a published CSV; a missing, empty, binary or malformed file raises naming it."""
     import pandas as pd
 
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found (set RECON_DATA_DIR or pass --data-dir)")
-    return pd.read_csv(path, dtype=str, keep_default_na=False).to_dict("records")
+    if not path.is_file():
+        raise UserError(f"{path} not found (set RECON_DATA_DIR, pass --data-dir, or use --hub-id {HUB_ID})")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise DataFormatError(f"{path}: empty file (expected a header with columns {', '.join(CSV_COLUMNS[split])})") from None
+    except UnicodeDecodeError:
+        raise DataFormatError(f"{path}: not UTF-8 text (a binary file?)") from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise DataFormatError(f"{path}: not a readable CSV ({' '.join(str(exc).split())})") from None
+    missing = [c for c in CSV_COLUMNS[split] if c not in frame.columns]
+    if missing:
+        raise DataFormatError(f"{path}: missing column(s) {', '.join(missing)} (found: {', '.join(map(str, frame.columns))})")
+    if frame.empty:
+        raise DataFormatError(f"{path}: no rows")
+    return frame.to_dict("records")
 
 
 def _read_hub_rows(hub_id: str, split: str) -> list[dict[str, Any]]:
@@ -187,7 +204,7 @@ def _read_hub_rows(hub_id: str, split: str) -> list[dict[str, Any]]:
 
 def problems_from_rows(rows: list[dict[str, Any]], split: str, source_name: str) -> list[Problem]:
     """Published rows of `train` or `eval` → Problems, categories from row blocks."""
-    labels = block_categories(split, len(rows))
+    labels = block_categories(split, len(rows), source_name)
     # Row numbers are 1-based data lines, as a spreadsheet shows them under the header.
     return [
         _problem_from_row(row, split, i, labels[i], f"{source_name} row {i + 1}") for i, row in enumerate(rows)
@@ -252,13 +269,13 @@ def load_split(split: str, data_dir: str | Path | None = None, hub_id: str | Non
     Reads `data_dir` (default: `default_data_dir()`), or the HF hub dataset `hub_id`
     (e.g. `MasterZhou/Recon`) when given."""
     if split not in SPLIT_FILES:
-        raise ValueError(f"unknown split {split!r}; expected one of {sorted(SPLIT_FILES)}")
+        raise UserError(f"unknown split {split!r}; expected one of {sorted(SPLIT_FILES)}")
 
     def rows_of(name: str) -> tuple[list[dict[str, Any]], str]:
         if hub_id:
             return _read_hub_rows(hub_id, name), f"{hub_id}:{name}"
         path = Path(data_dir or default_data_dir()) / SPLIT_FILES[name]
-        return _read_csv_rows(path), str(path)
+        return _read_csv_rows(path, name), str(path)
 
     if split == "sft_cot":
         train = load_split("train", data_dir, hub_id)
@@ -276,7 +293,7 @@ def load_all(data_dir: str | Path | None = None, hub_id: str | None = None) -> d
         sft_rows, name = _read_hub_rows(hub_id, "sft_cot"), f"{hub_id}:sft_cot"
     else:
         path = Path(data_dir or default_data_dir()) / SPLIT_FILES["sft_cot"]
-        sft_rows, name = _read_csv_rows(path), str(path)
+        sft_rows, name = _read_csv_rows(path, "sft_cot"), str(path)
     return {"train": train, "eval": evaluation, "sft_cot": sft_problems_from_rows(sft_rows, train, name)}
 
 

@@ -12,6 +12,7 @@ from recon.grading.grade import grade, parse_ordering, parse_pairs, parse_yes_no
 
 Predictor = Callable[[Problem], "str | None"]
 MAX_FIXED_OPTION = 4
+TEXT_WIDTH = 100  # columns of `recon data report`
 
 
 def _answer_class(problem: Problem) -> str:
@@ -126,41 +127,72 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f}"
 
 
-def report_markdown(report: dict) -> str:
-    """The report as markdown tables."""
-    lines = ["## Items and gold-option positions", ""]
-    splits = list(next(iter(report["categories"].values())).keys())
-    lines.append("| category | " + " | ".join(f"{s} items" for s in splits) + " | answer type | " + " | ".join(f"{s} gold at 1/2/3/4" for s in splits) + " |")
-    lines.append("|---" * (2 * len(splits) + 2) + "|")
-    for c, entry in report["categories"].items():
+Table = tuple[str, list[str], list[list[str]]]  # title, headers, rows (first column a label, then numbers)
+
+
+def report_tables(report: dict) -> list[Table]:
+    """The report as tables of strings, each narrow enough for a 100-column terminal."""
+    categories = report["categories"]
+    splits = list(next(iter(categories.values())).keys())
+    items = []
+    for c, entry in categories.items():
         types = sorted({t for s in splits for t in entry[s]["answer_types"]})
-        positions = [_positions(entry[s]["gold_positions"]) for s in splits]
-        lines.append(f"| {c} | " + " | ".join(str(entry[s]["items"]) for s in splits) + f" | {'/'.join(types)} | " + " | ".join(positions) + " |")
+        items.append([c, *(str(entry[s]["items"]) for s in splits), types[0] if len(types) == 1 else "mixed"])
+    tables: list[Table] = [("Items", ["category", *splits, "answer type"], items)]
+    positions = [
+        [c, *(_positions(entry[s]["gold_positions"]) for s in splits)]
+        for c, entry in categories.items()
+        if any(entry[s]["gold_positions"] for s in splits)
+    ]
+    tables.append((f"Gold-option positions (items with the gold at option 1/2/…/{MAX_FIXED_OPTION})", ["category", *splits], positions))
     if "baselines_on_eval" in report:
-        table = report["baselines_on_eval"]
-        names = list(next(iter(table.values())).keys())
-        lines += ["", "## Trivial baselines on eval (accuracy %, fitted on train)", ""]
-        lines.append("| category | " + " | ".join(names) + " |")
-        lines.append("|---" * (len(names) + 1) + "|")
-        for c, row in table.items():
-            lines.append(f"| {c} | " + " | ".join(_pct(row[n]) for n in names) + " |")
+        baselines = report["baselines_on_eval"]
+        names = list(next(iter(baselines.values())).keys())
+        rows = [[c, *(_pct(row[n]) for n in names)] for c, row in baselines.items()]
+        tables.append(("Trivial baselines on eval (accuracy %, fitted on train)", ["category", *names], rows))
     cont = report["contamination"]
-    lines += ["", "## Duplicates", "", "| set | items | exact duplicates | near duplicates (numbers masked) |", "|---|---|---|---|"]
-    for name, w in cont["within"].items():
-        lines.append(f"| within {name} | {w['items']} | {w['exact']} | {w['near']} |")
-    for pair, a in cont["across"].items():
-        lines.append(f"| {pair} | {a['items']} | {a['exact']} | {a['near']} |")
-    lines += ["", "### Overlap per category (exact / near)", ""]
+    rows = [[f"within {name}", str(w["items"]), str(w["exact"]), str(w["near"])] for name, w in cont["within"].items()]
+    rows += [[pair, str(a["items"]), str(a["exact"]), str(a["near"])] for pair, a in cont["across"].items()]
+    tables.append(("Duplicates (near: numbers masked)", ["set", "items", "exact", "near"], rows))
     pairs = list(cont["across"])
-    lines.append("| category | " + " | ".join(pairs) + " |")
-    lines.append("|---" * (len(pairs) + 1) + "|")
-    for c in [c for c in report["categories"] if c != "overall"]:
-        cells = []
-        for pair in pairs:
-            pc = cont["across"][pair]["per_category"].get(c, {"exact": 0, "near": 0})
-            cells.append(f"{pc['exact']} / {pc['near']}")
-        lines.append(f"| {c} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    overlap = []
+    for c in [c for c in categories if c != "overall"]:
+        cells = [cont["across"][pair]["per_category"].get(c, {"exact": 0, "near": 0}) for pair in pairs]
+        overlap.append([c, *(f"{pc['exact']} / {pc['near']}" for pc in cells)])
+    tables.append(("Overlap per category (exact / near)", ["category", *pairs], overlap))
+    return tables
+
+
+def report_markdown(report: dict) -> str:
+    """The report as markdown tables (numbers right-aligned)."""
+    lines: list[str] = []
+    for title, headers, rows in report_tables(report):
+        lines += [f"## {title}", "", "| " + " | ".join(headers) + " |", "|:---" + "|---:" * (len(headers) - 1) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def report_text(report: dict, width: int = TEXT_WIDTH) -> str:
+    """The report as plain-text tables for a terminal: labels left, numbers right-aligned in their
+    column; a table wider than `width` is split into several, each repeating the label column."""
+    blocks = []
+    for title, headers, rows in report_tables(report):
+        widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
+        groups: list[list[int]] = [[]]
+        for i in range(1, len(headers)):
+            if groups[-1] and widths[0] + sum(widths[j] + 2 for j in [*groups[-1], i]) > width:
+                groups.append([])
+            groups[-1].append(i)
+        for part, columns in enumerate(groups):
+            keep = [0, *columns]
+
+            def line(cells: list[str]) -> str:
+                return "  ".join(cells[0].ljust(widths[0]) if i == 0 else cells[i].rjust(widths[i]) for i in keep).rstrip()
+
+            heading = title if part == 0 else f"{title} (continued)"
+            blocks.append("\n".join([heading, line(headers), "  ".join("-" * widths[i] for i in keep), *map(line, rows)]))
+    return "\n\n".join(blocks) + "\n"
 
 
 __all__ = [
@@ -170,4 +202,6 @@ __all__ = [
     "is_correct",
     "random_expected_accuracy",
     "report_markdown",
+    "report_tables",
+    "report_text",
 ]

@@ -17,17 +17,10 @@ PUBLISHED_TRAIN = "recon-train"
 
 
 def load_problems(data: str) -> list:
-    """`recon-train` (the published 1,800 training questions) or a problems JSONL file."""
-    if data == PUBLISHED_TRAIN:
-        from recon.data.published import load_split
+    """A dataset by its registry name (`recon-train`, `verified:DIR`, a problems JSONL; see `recon.data.registry`)."""
+    from recon.data.registry import load_problems as load_named
 
-        return load_split("train")
-    path = Path(data)
-    if not path.is_file():
-        raise typer.BadParameter(f"{data!r} is neither {PUBLISHED_TRAIN!r} nor a problems JSONL file", param_hint="--data")
-    from recon.data.problem import read_problems
-
-    return read_problems(path)
+    return load_named(data, part="train")
 
 
 def print_summary(summary: dict) -> None:
@@ -52,7 +45,7 @@ def print_summary(summary: dict) -> None:
 def distill_command(
     teacher_url: str = typer.Option(..., help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1"),
     teacher_model: str = typer.Option(..., help="model name the server expects (e.g. Qwen/QwQ-32B)"),
-    data: str = typer.Option(..., help=f"problems JSONL, or {PUBLISHED_TRAIN!r} for the published training set"),
+    data: str = typer.Option(..., help=f"problems JSONL, {PUBLISHED_TRAIN!r} (the published training set) or verified:DIR"),
     out: Path = typer.Option(..., help="run folder (created; rerun the same command to resume)"),
     samples: int = typer.Option(1, min=1, help="teacher samples per problem"),
     keep_all_correct: bool = typer.Option(False, "--keep-all-correct", help="keep every distinct correct trace, not just the first"),
@@ -68,19 +61,21 @@ def distill_command(
     max_consecutive_failures: int = typer.Option(
         20, min=0, help="stop after this many problems in a row failed outright (teacher down); 0 = never"
     ),
-    retry_failed: bool = typer.Option(False, "--retry-failed", help="on resume, ask again for problems whose request failed"),
+    retry_failed: bool = typer.Option(True, "--retry-failed/--no-retry-failed", help="on resume, ask again for problems whose request failed"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace the run in --out made with other settings"),
     progress: bool = typer.Option(True, help="show the progress bar"),
 ) -> None:
     """Distil teacher traces into `OUT/sft.jsonl` (+ `raw.jsonl`, `summary.json`, `summary.md`).
     The API key, if the server needs one, is read from OPENAI_API_KEY."""
+    from recon.data.registry import canonical_name
     from recon.distill.run import DistillConfig, distill, openai_teacher
-    from recon.distill.store import RunConflict
+    from recon.runs import EXIT_FAILED_ITEMS
 
     try:
         config = DistillConfig(
             teacher_model=teacher_model,
             teacher_url=teacher_url,
-            data=data if data == PUBLISHED_TRAIN else str(Path(data).resolve()),
+            data=canonical_name(data),
             samples=samples,
             keep_all_correct=keep_all_correct,
             max_tokens=max_tokens,
@@ -98,18 +93,21 @@ def distill_command(
         raise typer.BadParameter(str(exc)) from exc
     problems = load_problems(data)
 
-    try:
-        summary = distill(
-            problems, openai_teacher(config), out, config, retry_failed=retry_failed, progress=progress, log=typer.echo
-        )
-    except RunConflict as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    summary = distill(
+        problems, openai_teacher(config), out, config, retry_failed=retry_failed, overwrite=overwrite, progress=progress, log=typer.echo
+    )
     print_summary(summary)
     typer.echo(f"wrote {out / 'sft.jsonl'} ({summary['overall']['kept']} traces), raw.jsonl, summary.json, summary.md")
     if summary["stopped"]:
         typer.echo(f"error: stopped early: {summary['stopped']}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED_ITEMS)
+    if summary["overall"]["failed"]:
+        typer.echo(
+            f"error: {summary['overall']['failed']} of {summary['overall']['requested']} teacher requests failed "
+            "(counted apart from wrong answers); rerun the same command to retry them",
+            err=True,
+        )
+        raise typer.Exit(EXIT_FAILED_ITEMS)
 
 
 if __name__ == "__main__":

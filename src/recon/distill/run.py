@@ -3,7 +3,6 @@ append everything to a resumable run folder, and summarise."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -12,13 +11,14 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from recon.data.problem import Problem
-from recon.distill.store import SUMMARY_JSON, SUMMARY_MD, RunStore
+from recon.distill.store import SUMMARY_JSON, SUMMARY_MD, RunStore, problem_fingerprint, run_identity
+from recon.runs import open_run, write_atomic, write_json
 from recon.distill.traces import VERDICTS, grading_gold, judge, normalized_trace
 
 
 @dataclass
 class DistillConfig:
-    """Everything that defines a distillation run (recorded in `config.json`)."""
+    """Everything that defines a distillation run (recorded in `summary.json`; its identity in `run.json`)."""
 
     teacher_model: str
     teacher_url: str
@@ -113,6 +113,7 @@ def judge_samples(problem: Problem, completions: list[Any], config: DistillConfi
             {
                 "id": problem.id,
                 "category": problem.category,
+                "problem": problem_fingerprint(problem),
                 "sample": index,
                 "teacher": config.teacher_model,
                 "text": c.text,
@@ -233,7 +234,7 @@ def _run_pool(
                 if config.max_consecutive_failures and streak >= config.max_consecutive_failures and stopped is None:
                     stopped = (
                         f"{streak} problems in a row got no answer from the teacher (last: {error}); "
-                        "check --teacher-url/--teacher-model, then rerun with --retry-failed"
+                        "check --teacher-url/--teacher-model, then rerun (failed problems are asked again)"
                     )
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: do not wait for open requests
@@ -283,13 +284,15 @@ def distill(
     out_dir: str | Path,
     config: DistillConfig,
     *,
-    retry_failed: bool = False,
+    retry_failed: bool = True,
+    overwrite: bool = False,
     progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Run (or resume) a distillation into `out_dir`; returns the summary (also written to
     `summary.json` and `summary.md`). Problems already in `raw.jsonl` are skipped; with
-    `retry_failed`, problems with a failed sample are asked again."""
+    `retry_failed` (the default), problems with a failed sample are asked again. A folder holding a
+    run with another identity (`store.run_identity`) is refused, or cleared with `overwrite`."""
     repeated = [pid for pid, n in Counter(p.id for p in problems).items() if n > 1]
     if repeated:
         raise ValueError(f"problem ids must be unique; {repeated[0]!r} appears more than once")
@@ -297,13 +300,19 @@ def distill(
     if config.limit is not None:
         problems = problems[: config.limit]
     params = config.sampling()
-    store = RunStore(out_dir)
-    rows, repaired = store.open(asdict(config), all_problems, retry_failed=retry_failed)
+    with open_run(out_dir, "distill", run_identity(asdict(config)), overwrite=overwrite, info={"results": SUMMARY_JSON}):
+        return _distill(problems, all_problems, backend_factory, Path(out_dir), config, params, retry_failed, progress, log)
+
+
+def _distill(problems, all_problems, backend_factory, out: Path, config: DistillConfig, params, retry_failed: bool, progress: bool, log) -> dict[str, Any]:
+    """`distill` inside its locked run folder."""
+    store = RunStore(out)
+    rows, repaired = store.open(config.samples, all_problems, retry_failed=retry_failed)
     done = {r["id"] for r in rows}
     todo = [p for p in problems if p.id not in done]
     if any(repaired.values()) or done:
         log(
-            f"resuming {out_dir}: {len(done)} problems done, {len(todo)} to go"
+            f"resuming {out}: {len(done)} problems done, {len(todo)} to go"
             f" (repaired: {repaired['torn_lines']} torn line, {repaired['incomplete_problems']} incomplete problem(s);"
             f" retrying {repaired['retried_problems']} failed)"
         )
@@ -344,7 +353,6 @@ def distill(
     summary["config"] = asdict(config)
     summary["repaired"] = repaired
     summary["stopped"] = stopped
-    out = Path(out_dir)
-    (out / SUMMARY_JSON).write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (out / SUMMARY_MD).write_text(summary_markdown(summary), encoding="utf-8")
+    write_json(out / SUMMARY_JSON, summary)
+    write_atomic(out / SUMMARY_MD, summary_markdown(summary))
     return summary

@@ -1,5 +1,6 @@
 """The run folder: `raw.jsonl` (every teacher sample, the source of truth), `sft.jsonl` (derived
-from it), `config.json`, `summary.json`/`summary.md`.
+from it), `summary.json`/`summary.md`, and the run manifest (`recon.runs`), whose identity is
+`run_identity`: the teacher, its sampling, and a content hash of the problems.
 
 Crash safety: all samples of one problem are appended in one write and flushed, so after a
 `kill -9` the only damage is a torn tail. `open_run` cuts it off (and any problem whose samples are
@@ -12,21 +13,28 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from recon.data.problem import Problem, read_appended_jsonl, write_atomic
+from recon.data.problem import Problem
 from recon.distill.traces import sft_completion, split_trace
+from recon.runs import RunConflict, append_records, digest, read_appended_jsonl, write_atomic
 
 RAW = "raw.jsonl"
 SFT = "sft.jsonl"
-CONFIG = "config.json"
 SUMMARY_JSON = "summary.json"
 SUMMARY_MD = "summary.md"
 
-# Settings that change what a record means; a rerun into the same folder must not change them.
-IDENTITY_KEYS = ("teacher_model", "data", "samples", "keep_all_correct", "max_tokens", "temperature", "top_p", "seed")
+# Settings that change what a record means (the run identity); a rerun into the same folder must not
+# change them. Where the teacher runs (`teacher_url`), concurrency, retries and `limit` are free to change;
+# the data is checked problem by problem (`problem_fingerprint` in every raw row), so more problems extend a run.
+IDENTITY_KEYS = ("teacher_model", "samples", "keep_all_correct", "max_tokens", "temperature", "top_p", "seed")
 
 
-class RunConflict(ValueError):
-    """The output folder holds a run made with different settings."""
+def run_identity(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: config[k] for k in IDENTITY_KEYS}
+
+
+def problem_fingerprint(problem: Problem) -> str:
+    """A hash of what the teacher is asked and graded against (prompt, gold, type, choices, meta)."""
+    return digest([problem.messages, problem.gold, problem.answer_type, problem.choices, problem.meta])[:16]
 
 
 def sft_record(problem: Problem, raw: dict[str, Any]) -> dict[str, Any]:
@@ -56,16 +64,13 @@ class RunStore:
         self._sft = None
 
     def open(
-        self, config: dict[str, Any], problems: list[Problem], *, retry_failed: bool = False
+        self, samples: int, problems: list[Problem], *, retry_failed: bool = True
     ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        """Check the folder's config, repair a torn tail, drop failed problems when retrying them,
-        rebuild `sft.jsonl`, and open both files for appending.
+        """Repair a torn tail, drop incomplete problems and (with `retry_failed`) failed ones, rebuild
+        `sft.jsonl`, and open both files for appending. The caller holds the run folder (`open_run`).
 
         Returns the raw rows kept and what was repaired: `torn_lines`, `incomplete_problems`,
         `retried_problems`."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self._check_config(config)
-        samples = config["samples"]
         rows, torn = read_appended_jsonl(self.raw_path)
         by_id: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
@@ -76,6 +81,12 @@ class RunStore:
             raise RunConflict(
                 f"{self.raw_path} has {len(unknown)} problem ids not in the data (e.g. {unknown[0]!r}); "
                 "use the same --data or a new --out"
+            )
+        changed = sorted(pid for pid, group in by_id.items() if group[0].get("problem") != problem_fingerprint(problems_by_id[pid]))
+        if changed:
+            raise RunConflict(
+                f"{self.raw_path}: problem {changed[0]!r} (and {len(changed) - 1} more) changed since it was distilled: the data "
+                "is not the one this run used; use --out NEW for a new run, or --overwrite to replace it"
             )
         incomplete = {pid for pid, group in by_id.items() if sorted(r["sample"] for r in group) != list(range(samples))}
         failed = {pid for pid, group in by_id.items() if any(r.get("error") for r in group)} if retry_failed else set()
@@ -96,25 +107,12 @@ class RunStore:
         }
         return kept_rows, repaired
 
-    def _check_config(self, config: dict[str, Any]) -> None:
-        path = self.dir / CONFIG
-        if path.exists():
-            old = json.loads(path.read_text(encoding="utf-8"))
-            diff = [k for k in IDENTITY_KEYS if old.get(k) != config.get(k)]
-            if diff:
-                details = ", ".join(f"{k}: {old.get(k)!r} -> {config.get(k)!r}" for k in diff)
-                raise RunConflict(f"{self.dir} holds a run with other settings ({details}); use a new --out")
-        path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
     def append(self, problem: Problem, raw_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Record one finished problem: its samples in one write, then its kept SFT records."""
         assert self._raw is not None and self._sft is not None, "RunStore.open() first"
-        self._raw.write("".join(dumps(r) for r in raw_rows))
-        self._raw.flush()
+        append_records(self._raw, raw_rows)
         sft = [sft_record(problem, r) for r in raw_rows if r["verdict"] == "kept"]
-        if sft:
-            self._sft.write("".join(dumps(r) for r in sft))
-            self._sft.flush()
+        append_records(self._sft, sft)
         return sft
 
     def close(self) -> None:

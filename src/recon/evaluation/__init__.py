@@ -6,28 +6,25 @@
     results["overall"]["accuracy"], results["categories"]["pte"]["ci95"]
 """
 
-from recon.evaluation.compare import compare_markdown, compare_runs
-from recon.evaluation.runner import (
-    EvalConfig,
-    RunMismatchError,
-    build_units,
-    evaluate,
-    load_eval_problems,
-    read_records,
-    select_problems,
-)
-from recon.evaluation.summary import results_markdown, summarize
+import importlib
 
-__all__ = [
-    "EvalConfig",
-    "RunMismatchError",
-    "build_units",
-    "compare_markdown",
-    "compare_runs",
-    "evaluate",
-    "load_eval_problems",
-    "read_records",
-    "results_markdown",
-    "select_problems",
-    "summarize",
-]
+# Imported on first use, so `recon eval --help` loads neither numpy nor the runner.
+_EXPORTS = {
+    "EvalConfig": "runner",
+    "build_units": "runner",
+    "compare_markdown": "compare",
+    "compare_runs": "compare",
+    "evaluate": "runner",
+    "load_eval_problems": "runner",
+    "read_records": "runner",
+    "results_markdown": "summary",
+    "select_problems": "runner",
+    "summarize": "summary",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -22,18 +22,22 @@ def _slug(text: str) -> str:
 
 
 def default_out_dir(config) -> Path:
-    """`runs/eval/<model>_<backend>_<data>_<hash>`: the same command resumes, a changed one starts anew."""
-    from recon.evaluation.runner import digest, hashed_config
+    """`runs/eval/<model>_<backend>_<data>_<hash>`: the same command resumes, a changed one (settings or
+    result-changing backend options) starts anew."""
+    from recon.evaluation.runner import hashed_config
+    from recon.runs import EXECUTION_OPTIONS, digest
 
-    return Path("runs") / "eval" / f"{_slug(config.model)}_{config.backend}_{_slug(config.data)}_{digest(hashed_config(config))[:8]}"
+    options = {k: v for k, v in config.backend_options.items() if k not in EXECUTION_OPTIONS}
+    return Path("runs") / "eval" / f"{_slug(config.model)}_{config.backend}_{_slug(config.data)}_{digest([hashed_config(config), options])[:8]}"
 
 
 @app.callback(invoke_without_command=True)
 def main(
     ctx: typer.Context,
     model: str = typer.Option("smollm2", help="smollm2, an HF hub id, a model/LoRA-adapter folder or a .gguf file"),
-    backend: str = typer.Option("llamacpp", help="hf | llamacpp | openai | vllm"),
-    data: str = typer.Option("recon-eval", help="recon-eval | recon-train | verified | PATH.jsonl"),
+    backend: str = typer.Option("hf", help="hf | llamacpp | openai | vllm"),
+    data: str = typer.Option("recon-eval", help="recon-eval | recon-train | recon-sft-cot | verified:DIR | PATH.jsonl"),
+    hub_id: Optional[str] = typer.Option(None, "--hub-id", help="read the published splits from this HF hub dataset (e.g. MasterZhou/Recon)"),
     limit: Optional[int] = typer.Option(None, help="N items spread evenly over the categories (after --categories)"),
     categories: Optional[str] = typer.Option(None, help="comma-separated category names"),
     samples: int = typer.Option(1, help="completions per prompt (pass@1 averaged over them; needs --temperature > 0)"),
@@ -46,10 +50,13 @@ def main(
     stop_at_answer: bool = typer.Option(True, help="stop a completion once its final boxed answer is complete"),
     seed: int = typer.Option(0),
     chunk_size: int = typer.Option(16, help="prompts per generate call (and per checkpoint write)"),
-    option: list[str] = typer.Option([], "--option", help="backend option KEY=VALUE (repeatable), e.g. base_url=…, batch_size=8"),
+    option: list[str] = typer.Option([], "--backend-option", help="backend option KEY=VALUE (repeatable), e.g. base_url=…, batch_size=8"),
+    old_option: list[str] = typer.Option([], "--option", hidden=True, help="old name of --backend-option"),
     chat_template: Optional[Path] = typer.Option(None, help="Jinja chat template file (default: the model's own)"),
     label: Optional[str] = typer.Option(None, help="name of this run in tables"),
     out: Optional[Path] = typer.Option(None, help="run folder (default runs/eval/<model>_<backend>_<data>_<hash>)"),
+    retry_failed: bool = typer.Option(True, "--retry-failed/--no-retry-failed", help="on resume, ask again for samples whose request failed"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace the run in --out made with other settings"),
     quiet: bool = typer.Option(False, help="no progress bar"),
 ) -> None:
     """Evaluate a model; rerunning the same command resumes an interrupted run."""
@@ -57,18 +64,18 @@ def main(
         return
     from rich.console import Console
 
-    from recon.evaluation.runner import SAMPLES_FILE, EvalConfig, RunMismatchError, evaluate, load_eval_problems, select_problems
+    from recon.evaluation.runner import SAMPLES_FILE, EvalConfig, evaluate, load_eval_problems, select_problems
     from recon.evaluation.summary import MARKDOWN_FILE, RESULTS_FILE
-    from recon.inference import load_backend, parse_backend_options
+    from recon.errors import user_input
+    from recon.inference import check_backend, load_backend, parse_backend_options
+    from recon.runs import EXIT_FAILED_ITEMS
 
     console = Console(stderr=True)
-    try:
-        backend_options = parse_backend_options(option)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--option") from None
+    check_backend(backend)
+    backend_options = parse_backend_options([*option, *old_option])
     if chat_template:
         backend_options["chat_template"] = str(chat_template)
-    try:
+    with user_input("recon eval"):
         config = EvalConfig(
             model=model,
             backend=backend,
@@ -88,22 +95,20 @@ def main(
             backend_options=backend_options,
             label=label,
         )
-        problems = select_problems(load_eval_problems(data), config.categories, limit)
-    except (ValueError, FileNotFoundError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    problems = select_problems(load_eval_problems(data, hub_id), config.categories, limit)
     out_dir = out or default_out_dir(config)
     console.print(f"evaluating {model} via {backend} on {len(problems)} items → {out_dir}")
     runner = load_backend(backend, model, **backend_options)
-    try:
-        results = evaluate(runner, problems, config, out_dir, show_progress=not quiet)
-    except RunMismatchError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    results = evaluate(runner, problems, config, out_dir, show_progress=not quiet, retry_failed=retry_failed, overwrite=overwrite)
     typer.echo((out_dir / MARKDOWN_FILE).read_text())
     console.print(f"wrote {out_dir}/{SAMPLES_FILE}, {RESULTS_FILE}, {MARKDOWN_FILE}")
-    if results["overall"]["error_rate"]:
-        console.print(f"[yellow]warning:[/yellow] {100 * results['overall']['error_rate']:.1f}% of requests failed")
+    overall = results["overall"]
+    if overall["n_errors"]:
+        console.print(
+            f"[red]error:[/red] {overall['n_errors']} of {overall['n_samples']} requests failed "
+            f"({len(results['failed_items'])} items, not scored as answers); rerun the same command to retry them"
+        )
+        raise typer.Exit(EXIT_FAILED_ITEMS)
 
 
 @app.command()

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recon.data.problem import Problem, even_slice, read_appended_jsonl, read_problems, write_atomic
+from recon.data.problem import Problem, even_slice
+from recon.errors import UserError
+from recon.runs import RunConflict, append_records, backend_identity, drop_records, open_run, read_appended_jsonl
 from recon.grading import THINK_MODES, grade
-from recon.evaluation.summary import summarize, write_results
+from recon.evaluation.summary import RESULTS_FILE, summarize, write_results
 from recon.inference.base import Backend, Completion, SamplingParams
 
 SAMPLES_FILE = "samples.jsonl"
-CONFIG_FILE = "config.json"
 
 # Config fields that do not change any record, so a rerun with other values resumes the same run.
 NOT_HASHED = ("limit", "categories", "chunk_size", "backend_options", "label")
@@ -75,10 +73,6 @@ class EvalConfig:
         return asdict(self)
 
 
-class RunMismatchError(RuntimeError):
-    """The run folder holds a run made with a different configuration."""
-
-
 @dataclass
 class Unit:
     """One prompt to answer: a problem in one option order."""
@@ -93,25 +87,12 @@ class Unit:
 # ---------------------------------------------------------------- data
 
 
-def load_eval_problems(data: str) -> list[Problem]:
-    """`recon-eval` (published eval split), `recon-train`, `verified` (the verified eval written by
-    `recon data build`; `$RECON_VERIFIED_EVAL` or `data/verified/eval.jsonl`) or a JSONL of problems."""
-    if data in ("recon-eval", "recon-train"):
-        from recon.data.published import load_split
+def load_eval_problems(data: str, hub_id: str | None = None) -> list[Problem]:
+    """A dataset by its registry name (`recon-eval`, `recon-train`, `verified:DIR`, a JSONL path; see
+    `recon.data.registry`), the `eval` part of a verified folder."""
+    from recon.data.registry import load_problems
 
-        return load_split(data.split("-")[1])
-    if data == "verified":
-        path = Path(os.environ.get("RECON_VERIFIED_EVAL", "data/verified/eval.jsonl"))
-        if not path.exists():
-            raise FileNotFoundError(
-                f"verified eval set not found at {path}: run `recon data build` first, set RECON_VERIFIED_EVAL, "
-                "or pass the JSONL path as --data"
-            )
-        return read_problems(path)
-    path = Path(data)
-    if not path.exists():
-        raise FileNotFoundError(f"--data {data!r}: not recon-eval, recon-train, verified, nor an existing JSONL file")
-    return read_problems(path)
+    return load_problems(data, part="eval", hub_id=hub_id)
 
 
 def select_problems(problems: list[Problem], categories: list[str] | None, limit: int | None) -> list[Problem]:
@@ -121,7 +102,7 @@ def select_problems(problems: list[Problem], categories: list[str] | None, limit
         known = {p.category for p in problems}
         unknown = sorted(set(categories) - known)
         if unknown:
-            raise ValueError(f"unknown categories {unknown}; available: {sorted(known)}")
+            raise UserError(f"--categories: unknown categories {unknown}; available: {sorted(known)}")
         problems = [p for p in problems if p.category in set(categories)]
     return even_slice(problems, limit)
 
@@ -148,17 +129,11 @@ def hashed_config(config: EvalConfig) -> dict:
     return {k: v for k, v in config.to_dict().items() if k not in NOT_HASHED}
 
 
-def digest(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def config_hash(config: EvalConfig, backend_description: dict) -> str:
-    """Hash of what changes records: `hashed_config`, model revision and chat template. Item content
-    is checked record by record on resume (`check_records`), so a larger `limit` extends a run."""
-    hashed = hashed_config(config)
-    hashed["model_revision"] = backend_description.get("revision")
-    hashed["chat_template"] = backend_description.get("chat_template")
-    return digest(hashed)[:16]
+def run_identity(config: EvalConfig, backend_description: dict) -> dict:
+    """What changes records: `hashed_config` and the backend's identity (resolved revision, chat template,
+    every result-changing option). Item content is checked record by record on resume (`check_records`),
+    so a larger `limit` extends a run."""
+    return {"eval": hashed_config(config), "backend": backend_identity(backend_description, config.backend_options)}
 
 
 def read_records(path: Path, repair: bool = False) -> list[dict]:
@@ -166,33 +141,18 @@ def read_records(path: Path, repair: bool = False) -> list[dict]:
     return read_appended_jsonl(path, repair)[0]
 
 
-def prepare_run_dir(out_dir: Path, config: EvalConfig, run_hash: str) -> list[dict]:
-    """Create or reopen a run folder; refuse one made with another configuration. Returns records done."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    cfg_path = out_dir / CONFIG_FILE
-    if cfg_path.exists():
-        previous = json.loads(cfg_path.read_text())
-        if previous.get("config_hash") != run_hash:
-            before, now = previous.get("config", {}), hashed_config(config)
-            changed = sorted(k for k in set(before) | set(now) if k not in NOT_HASHED and before.get(k) != now.get(k))
-            raise RunMismatchError(
-                f"{out_dir} holds a run with a different configuration (changed: {', '.join(changed) or 'model revision, chat template or data'}); "
-                "rerun with the same settings to resume, or choose a new --out"
-            )
-    else:
-        write_atomic(cfg_path, json.dumps({"config_hash": run_hash, "config": config.to_dict()}, indent=2))
-    return read_records(out_dir / SAMPLES_FILE, repair=True)
-
-
 def check_records(records: list[dict], units: list[Unit], samples: int, out_dir: Path) -> None:
-    """Refuse to resume when an item already answered now has another prompt or gold."""
+    """Refuse to resume when an item already answered now has another prompt, gold, type or choices."""
     by_key = {u.key(s): u for u in units for s in range(samples)}
     for r in records:
         unit = by_key.get(r["key"])
-        if unit and (r["gold"] != unit.problem.gold or r["prompt"] != unit.problem.messages):
-            raise RunMismatchError(
-                f"{out_dir}: item {r['id']} changed since it was answered (prompt or gold differ); "
-                "the data is not the one this run used: choose a new --out"
+        if unit is None:
+            continue
+        p = unit.problem
+        if (r["prompt"], r["gold"], r["answer_type"], r["choices"]) != (p.messages, p.gold, p.answer_type, p.choices):
+            raise RunConflict(
+                f"{out_dir}: item {r['id']} changed since it was answered (prompt, gold or choices differ): the data is "
+                "not the one this run used; use --out NEW for a new run, or --overwrite to replace it"
             )
 
 
@@ -239,12 +199,15 @@ def evaluate(
     *,
     show_progress: bool = True,
     baselines_train: list[Problem] | None = None,
+    retry_failed: bool = True,
+    overwrite: bool = False,
 ) -> dict:
     """Evaluate `backend` on `problems` (already selected) and write the run folder; returns the results.
 
-    Resumes a folder made with the same configuration (records already written are kept, missing ones
-    generated); refuses one made with another. `baselines_train` fits the trivial baselines (default:
-    the published train split, when available)."""
+    Resumes a folder made with the same identity (`run_identity`; records already written are kept,
+    missing ones generated) and refuses one made with another (`overwrite` clears it instead). With
+    `retry_failed` (the default) records whose request failed are asked again. `baselines_train` fits
+    the trivial baselines (default: the published train split, when available)."""
 
     out_dir = Path(out_dir)
     if not problems:
@@ -253,10 +216,32 @@ def evaluate(
     if len(set(ids)) != len(ids):
         raise ValueError("problem ids must be unique")
     description = backend.describe()
-    run_hash = config_hash(config, description)
-    records = prepare_run_dir(out_dir, config, run_hash)
-    units = build_units(problems, config.permutations, config.seed)
-    check_records(records, units, config.samples, out_dir)
+    identity = run_identity(config, description)
+    with open_run(out_dir, "eval", identity, overwrite=overwrite, info={"results": RESULTS_FILE, "label": config.label}) as run:
+        records = read_records(out_dir / SAMPLES_FILE, repair=True)
+        units = build_units(problems, config.permutations, config.seed)
+        check_records(records, units, config.samples, out_dir)
+        if retry_failed:  # failed requests are asked again
+            records = drop_records(out_dir / SAMPLES_FILE, records, lambda r: r["status"] == "error")
+        timing = _generate(backend, units, records, config, out_dir, show_progress)
+        if baselines_train is None:
+            baselines_train = _published_train()
+        results = summarize(
+            records,
+            problems,
+            config,
+            description,
+            run_hash=run.manifest["key"][:16],
+            baselines_train=baselines_train,
+            timing=timing,
+        )
+        write_results(results, out_dir)
+    return results
+
+
+def _generate(backend: Backend, units: list[Unit], records: list[dict], config: EvalConfig, out_dir: Path, show_progress: bool) -> dict:
+    """Answer the units without a record yet, appending each chunk's records (extends `records`);
+    returns this session's timing."""
     done = {r["key"] for r in records}
     pending = [u for u in units if any(u.key(s) not in done for s in range(config.samples))]
     params = config.sampling()
@@ -274,45 +259,32 @@ def evaluate(
 
     try:
         with (out_dir / SAMPLES_FILE).open("a", encoding="utf-8") as fh:
-            for start in range(0, len(pending), config.chunk_size):
-                chunk = pending[start : start + config.chunk_size]
+            # A backend that schedules its own batches (vLLM) takes its `prompts_per_call` at once; chunks
+            # only bound what a killed run loses.
+            size = getattr(backend, "prompts_per_call", None) or config.chunk_size
+            for start in range(0, len(pending), size):
+                chunk = pending[start : start + size]
                 outputs = backend.generate([u.problem.messages for u in chunk], params, progress=on_progress)
                 if len(outputs) != len(chunk) or any(len(o) != config.samples for o in outputs):
                     raise RuntimeError(f"backend {backend.name} returned the wrong number of completions")
-                lines = []
-                for unit, completions in zip(chunk, outputs):
-                    for sample, completion in enumerate(completions):
-                        if unit.key(sample) in done:
-                            continue
-                        record = sample_record(unit, sample, completion, config.think)
-                        records.append(record)
-                        lines.append(json.dumps(record, ensure_ascii=False) + "\n")
-                fh.write("".join(lines))  # one write per chunk: a kill leaves at most one torn line
-                fh.flush()
-                os.fsync(fh.fileno())
+                new = [
+                    sample_record(unit, sample, completion, config.think)
+                    for unit, completions in zip(chunk, outputs)
+                    for sample, completion in enumerate(completions)
+                    if unit.key(sample) not in done
+                ]
+                append_records(fh, new)  # one write per chunk: a kill leaves at most one torn line
+                records.extend(new)
     finally:
         bar.close()
     elapsed = time.perf_counter() - started
-
-    if baselines_train is None:
-        baselines_train = _published_train()
-    results = summarize(
-        records,
-        problems,
-        config,
-        description,
-        run_hash=run_hash,
-        baselines_train=baselines_train,
-        timing={
-            "generated_this_session": len(pending),
-            "seconds": round(elapsed, 3),
-            "completion_tokens": generated_tokens,
-            "tokens_per_s": round(generated_tokens / elapsed, 2) if elapsed > 0 and pending else None,
-            "items_per_s": round(len(pending) / elapsed, 3) if elapsed > 0 and pending else None,
-        },
-    )
-    write_results(results, out_dir)
-    return results
+    return {
+        "generated_this_session": len(pending),
+        "seconds": round(elapsed, 3),
+        "completion_tokens": generated_tokens,
+        "tokens_per_s": round(generated_tokens / elapsed, 2) if elapsed > 0 and pending else None,
+        "items_per_s": round(len(pending) / elapsed, 3) if elapsed > 0 and pending else None,
+    }
 
 
 def _published_train() -> list[Problem] | None:

@@ -4,37 +4,24 @@ versions) and `results.md` (a Table-3-style row beside the trivial baselines, pl
 from __future__ import annotations
 
 import json
-import os
-import platform
-import sys
 import time
 from collections import defaultdict
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from recon.data.problem import write_atomic
 from recon.evaluation.stats import bootstrap_ci
+from recon.runs import environment, write_atomic
 
 RESULTS_FILE = "results.json"
 MARKDOWN_FILE = "results.md"
 
-PACKAGES = ("recon", "torch", "transformers", "peft", "trl", "llama_cpp_python", "openai", "vllm", "numpy")
 BASELINE_COLUMNS = ("majority", "option_1", "option_2", "option_3", "option_4", "random")
 
 
-def package_versions() -> dict[str, str | None]:
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
-
-
 def item_scores(records: list[dict]) -> dict[str, dict[str, Any]]:
-    """Per item: mean correctness over orders × samples, correct under every order, original-order score."""
+    """Per item: mean correctness over orders × samples (a failed request counts as not correct), the
+    same over answered samples only (None when every request failed), correct under every order,
+    original-order score."""
     by_item: dict[str, list[dict]] = defaultdict(list)
     for r in records:
         by_item[r["id"]].append(r)
@@ -43,10 +30,12 @@ def item_scores(records: list[dict]) -> dict[str, dict[str, Any]]:
         original = [r["correct"] for r in rs if r["perm"] == 0]
         perms = {r["perm"] for r in rs}
         per_perm = [sum(r["correct"] for r in rs if r["perm"] == k) / sum(1 for r in rs if r["perm"] == k) for k in perms]
+        answered = [r["correct"] for r in rs if r["status"] != "error"]
         items[item_id] = {
             "category": rs[0]["category"],
             "answer_type": rs[0]["answer_type"],
             "score": sum(r["correct"] for r in rs) / len(rs),
+            "answered_score": sum(answered) / len(answered) if answered else None,
             "original": sum(original) / len(original) if original else None,
             "orders": len(perms),
             "all_orders": all(s == 1.0 for s in per_perm),
@@ -64,6 +53,7 @@ def _mean(values: list[float]) -> float | None:
 
 def group_metrics(records: list[dict], items: dict[str, dict], seed: int) -> dict[str, Any]:
     scores = [it["score"] for it in items.values()]
+    answered = [it["answered_score"] for it in items.values() if it["answered_score"] is not None]
     low, high = bootstrap_ci(scores, seed=seed)
     multi = [it for it in items.values() if it["orders"] > 1]
     rewards = [r["reward"] for r in records if r["reward"] is not None]
@@ -72,6 +62,10 @@ def group_metrics(records: list[dict], items: dict[str, dict], seed: int) -> dic
         "n_samples": len(records),
         "accuracy": _mean(scores),
         "ci95": [low, high],
+        "accuracy_answered": _mean(answered),
+        "n_answered_items": len(answered),
+        "n_errors": sum(r["status"] == "error" for r in records),
+        "n_wrong": sum(r["status"] != "error" and not r["correct"] for r in records),
         "accuracy_original_order": _mean([it["original"] for it in items.values() if it["original"] is not None]),
         "circular_accuracy": _mean([float(it["all_orders"]) for it in multi]) if multi else None,
         "permuted_items": len(multi),
@@ -126,6 +120,7 @@ def summarize(
     if baselines:
         overall["baselines"] = baselines.get("overall")
     describe = dict(description)
+    failed = sorted({r["id"] for r in kept if r["status"] == "error"})
     return {
         "schema": "recon.eval/1",
         "label": config.label or f"{config.model} ({config.backend})",
@@ -139,18 +134,14 @@ def summarize(
             "chat_template": describe.pop("chat_template", None),
             "backend": describe,
         },
-        "complete": not missing,
+        "complete": not missing and not failed,
         "missing_items": missing,
+        "failed_items": failed,
         "overall": overall,
         "categories": categories,
         "baselines_note": baseline_note,
         "timing": timing or {},
-        "environment": {
-            "python": sys.version.split()[0],
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "packages": package_versions(),
-        },
+        "environment": environment(),
     }
 
 
@@ -200,14 +191,15 @@ def results_markdown(results: dict[str, Any]) -> str:
         "",
         "## Per category",
         "",
-        "| Category | Items | Accuracy | 95% CI | Original order | All orders | Format fail | Parse fail | Errors | Mean tokens | Majority | Best Option k | Random |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| Category | Items | Accuracy | 95% CI | Accuracy (answered) | Original order | All orders | Format fail | Parse fail | Errors | Mean tokens | Majority | Best Option k | Random |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, m in [*results["categories"].items(), ("**overall**", o)]:
         b = m.get("baselines") or {}
         fixed = [b.get(f"option_{k}") for k in range(1, 5) if b.get(f"option_{k}") is not None]
         lines.append(
-            f"| {name} | {m['n_items']} | {_pct(m['accuracy'])} | {_ci(m['ci95'])} | {_pct(m['accuracy_original_order'])} | "
+            f"| {name} | {m['n_items']} | {_pct(m['accuracy'])} | {_ci(m['ci95'])} | {_pct(m['accuracy_answered'])} | "
+            f"{_pct(m['accuracy_original_order'])} | "
             f"{_pct(m['circular_accuracy'])} | {_pct(m['format_failure_rate'])} | {_pct(m['parse_failure_rate'])} | "
             f"{_pct(m['error_rate'])} | {m['mean_completion_tokens'] or 0:.0f} | {_pct(b.get('majority'))} | "
             f"{_pct(max(fixed) if fixed else None)} | {_pct(b.get('random'))} |"
@@ -221,7 +213,14 @@ def results_markdown(results: dict[str, Any]) -> str:
         ]
     if results.get("baselines_note"):
         lines += ["", f"Note: {results['baselines_note']}."]
-    if not results["complete"]:
+    if results["failed_items"]:
+        lines += [
+            "",
+            f"**Failed requests**: {o['n_errors']} of {o['n_samples']} samples ({len(results['failed_items'])} items) got no "
+            f"answer; they count as not correct in *Accuracy* and are left out of *Accuracy (answered)* "
+            f"({_pct(o['accuracy_answered'])}% over {o['n_answered_items']} answered items). Rerun to retry them.",
+        ]
+    if results["missing_items"]:
         lines += ["", f"**Incomplete run**: {len(results['missing_items'])} items have no record yet (rerun to resume)."]
     t = results.get("timing") or {}
     if t.get("tokens_per_s"):

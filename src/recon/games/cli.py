@@ -17,13 +17,18 @@ def selfplay(
     trials: int = typer.Option(20, min=1, help="Self-play trials per game."),
     temperature: float = typer.Option(0.6, min=0.0),
     top_p: float = typer.Option(1.0),
-    max_tokens: int = typer.Option(1024, min=1, help="Completion budget per question."),
+    max_tokens: int = typer.Option(None, min=1, help="Completion budget per question (default 6144 with --think, else 1024)."),
     max_retries: int = typer.Option(3, min=0, help="Re-asks of an unparsable reply before the trial fails."),
     negotiation_rounds: int = typer.Option(0, min=0, help="Message exchanges before each move (Hua et al.)."),
+    think: bool = typer.Option(False, help="The model thinks: `<think>` prefilled, only text after `</think>` read."),
+    tag: str = typer.Option("first", help="Which <s> tag is the answer: first (Hua et al.) or last."),
+    who_first: str = typer.Option("Alice", help="Who opens each negotiation round: Alice (Hua et al.) or Bob."),
     batch_size: int = typer.Option(64, min=1, help="Most samples per backend call."),
     seed: int = typer.Option(0),
     out: Path = typer.Option(None, help="Output directory (default runs/games/selfplay/<model>); reruns resume."),
     option: list[str] = typer.Option([], "--backend-option", help="Backend option KEY=VALUE (repeatable)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run in --out made with other settings."),
+    retry_failed: bool = typer.Option(True, "--retry-failed/--no-retry-failed", help="Replay trials that met a failed request."),
 ) -> None:
     """Complete-information self-play (Hua et al. 2024): NE, Pareto-NE and failure rates, Table 4."""
     from recon.games.selfplay.runner import selfplay_command
@@ -31,7 +36,7 @@ def selfplay(
     selfplay_command(
         model, backend, games, out, option, trials=trials, temperature=temperature, top_p=top_p,
         max_tokens=max_tokens, max_retries=max_retries, negotiation_rounds=negotiation_rounds,
-        batch_size=batch_size, seed=seed,
+        batch_size=batch_size, seed=seed, overwrite=overwrite, retry_failed=retry_failed, think=think, tag=tag, who_first=who_first,
     )
 
 
@@ -47,34 +52,41 @@ def list_games() -> None:
 @app.command("arena")
 def arena(
     model: str = typer.Option("smollm2", help="The player's model, as the backend understands it."),
-    backend: str = typer.Option("llamacpp", help="The player's inference backend: hf, llamacpp, openai, vllm, …"),
+    backend: str = typer.Option("hf", help="The player's inference backend: hf, llamacpp, openai, vllm, …"),
     games: str = typer.Option("all", help="`all` or comma-separated: tic_tac_toe, connect_four, breakthrough, "
                               "first_sealed_auction, kuhn_poker, liars_dice, negotiation, nim, pig, "
                               "iterated_prisoners_dilemma."),
     opponents: str = typer.Option("random,mcts", help="Comma-separated: random, mcts[:SIMS], tit_for_tat, "
-                                  "llm:BACKEND:MODEL, cot:BACKEND:MODEL."),
+                                  "llm:BACKEND:MODEL[@URL], cot:BACKEND:MODEL[@URL] "
+                                  "(the paper: llm:openai:gpt-4o-mini@https://api.openai.com/v1)."),
     matches: int = typer.Option(10, min=1, help="Matches per game and opponent (seats alternate)."),
     mcts_simulations: int = typer.Option(1000, min=1, help="MCTS simulations per move (GTBench: 1000)."),
     cot: bool = typer.Option(False, help="Chain-of-thought player (reason, then `Action: <…>`)."),
-    illegal: str = typer.Option("forfeit", help="forfeit (GTBench: the offender loses) or retry (with feedback)."),
+    illegal: str = typer.Option("forfeit", help="forfeit (GTBench: the first illegal reply makes the match "
+                                "abnormal) or retry (with feedback)."),
     max_retries: int = typer.Option(2, min=0, help="Re-asks after an illegal or unparsable reply under `retry`."),
-    strict_tags: bool = typer.Option(False, help="Accept only tagged actions (no bare `roll`/`C1R1` in prose)."),
-    temperature: float = typer.Option(0.0, min=0.0),
-    max_tokens: int = typer.Option(128, min=1, help="Completion budget per move (prompt agent)."),
-    cot_max_tokens: int = typer.Option(1024, min=1, help="Completion budget per move (CoT agents)."),
-    think: bool = typer.Option(False, help="Prefill `<think>` for reasoning models."),
-    round_robin: bool = typer.Option(False, help="Opponents also play each other (Elo over all pairs)."),
+    parse: str = typer.Option("strict", help="strict (tags of the game's grammar only, outside thinking) or "
+                              "lenient (also aliases and bare labels in prose; reported in the results)."),
+    replay_abnormal: int = typer.Option(0, min=0, help="GTBench's replay mode: replay abnormal matches until a game "
+                                        "and pairing has this many matches (0: off)."),
+    temperature: float = typer.Option(0.6, min=0.0, help="The player's temperature (the paper: 0.6)."),
+    max_tokens: int = typer.Option(None, min=1, help="Budget per reply (default 6144 with --think, else 1024)."),
+    think: bool = typer.Option(False, help="The player thinks: `<think>` prefilled, only text after `</think>` read."),
+    opponent_temperature: float = typer.Option(None, min=0.0, help="LLM opponents' temperature (default: the player's)."),
+    round_robin: bool = typer.Option(False, help="Opponents also play each other (Bradley–Terry ratings over all pairs)."),
     seed: int = typer.Option(0),
     out: Path = typer.Option(None, help="Output directory (default runs/games/arena/<model>); reruns resume."),
     option: list[str] = typer.Option([], "--backend-option", help="Player backend option KEY=VALUE (repeatable)."),
     opponent_option: list[str] = typer.Option([], "--opponent-option", help="LLM opponents' backend option KEY=VALUE."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run in --out made with other settings."),
+    retry_failed: bool = typer.Option(True, "--retry-failed/--no-retry-failed", help="Replay matches that met a failed request."),
 ) -> None:
-    """Competitive arena on OpenSpiel (GTBench): win, draw, completion rates, NRA, Elo; Table 5."""
+    """Competitive arena on OpenSpiel (GTBench): win rate over normal matches, completion, NRA, ratings; Table 5."""
     from recon.games.arena.cli import arena_command
 
     arena_command(
         model, backend, games, opponents, out, option, opponent_option, cot=cot, matches=matches,
-        mcts_simulations=mcts_simulations, illegal=illegal, max_retries=max_retries, strict_tags=strict_tags,
-        temperature=temperature, max_tokens=max_tokens, cot_max_tokens=cot_max_tokens, think=think,
-        round_robin=round_robin, seed=seed,
+        mcts_simulations=mcts_simulations, illegal=illegal, max_retries=max_retries, parse=parse,
+        replay_abnormal=replay_abnormal, temperature=temperature, max_tokens=max_tokens, think=think,
+        opponent_temperature=opponent_temperature, round_robin=round_robin, seed=seed, overwrite=overwrite, retry_failed=retry_failed,
     )

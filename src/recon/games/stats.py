@@ -1,5 +1,5 @@
 """95% intervals for game metrics: Wilson score intervals for rates, percentile bootstrap for means
-and for averages of per-game rates.
+and for averages of per-game rates; Bradley–Terry ratings with bootstrap intervals.
 
 Shared by both game suites (self-play in `recon.games.selfplay`, the OpenSpiel arena in
 `recon.games.arena`): use these rather than a private copy, so both tables report intervals the same
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import random
 from dataclasses import asdict, dataclass
 from statistics import NormalDist
 from typing import Callable, Sequence
@@ -75,32 +74,26 @@ def _mean(xs: Sequence[float]) -> float:
 
 
 def _percentiles(values: list[float], confidence: float) -> tuple[float, float]:
-    values = sorted(values)
-    alpha = (1 - confidence) / 2
+    from recon.evaluation.stats import percentile_interval
 
-    def at(q: float) -> float:
-        pos = q * (len(values) - 1)
-        lo, hi = math.floor(pos), math.ceil(pos)
-        return values[lo] + (values[hi] - values[lo]) * (pos - lo)
-
-    return at(alpha), at(1 - alpha)
+    return percentile_interval(values, confidence)
 
 
 def bootstrap_interval(
-    values: Sequence[float],
-    statistic: Callable[[Sequence[float]], float] = _mean,
+    values: Sequence,
+    statistic: Callable[[Sequence], float] = _mean,
     confidence: float = CONFIDENCE,
     resamples: int = 2000,
     seed: int = 0,
 ) -> Interval:
-    """Percentile bootstrap interval of `statistic` (default: the mean) over `values`."""
-    values = [float(v) for v in values]
+    """Percentile bootstrap interval of `statistic` (default: the mean) over `values`
+    (`recon.evaluation.stats`, the one bootstrap)."""
+    from recon.evaluation.stats import bootstrap_statistic
+
+    values = list(values)
     if not values:
         return _NAN
-    _z(confidence)
-    rng = random.Random(seed)
-    stats = [statistic(rng.choices(values, k=len(values))) for _ in range(resamples)]
-    low, high = _percentiles(stats, confidence)
+    low, high = bootstrap_statistic(values, statistic, seed=seed, resamples=resamples, level=confidence)
     return Interval(statistic(values), low, high)
 
 
@@ -113,11 +106,82 @@ def stratified_bootstrap_interval(
     """Interval for the unweighted average of per-group means (e.g. the mean NE rate over games):
     each resample draws every group's observations with replacement inside that group.
     Empty groups are ignored."""
+    from recon.evaluation.stats import stratified_bootstrap_ci
+
     groups = [[float(v) for v in g] for g in groups if len(g)]
     if not groups:
         return _NAN
-    _z(confidence)
-    rng = random.Random(seed)
-    stats = [_mean([_mean(rng.choices(g, k=len(g))) for g in groups]) for _ in range(resamples)]
-    low, high = _percentiles(stats, confidence)
+    low, high = stratified_bootstrap_ci(groups, seed=seed, resamples=resamples, level=confidence)
     return Interval(_mean([_mean(g) for g in groups]), low, high)
+
+
+# ------------------------------------------------------------------ Bradley–Terry ratings
+
+BT_SCALE = 400.0 / math.log(10)  # Elo points per unit of log-strength
+BT_CENTRE = 1500.0
+
+
+def bradley_terry(results: Sequence[tuple[str, str, float]], iterations: int = 10_000, tol: float = 1e-10) -> dict[str, float]:
+    """Maximum-likelihood Bradley–Terry ratings on the Elo scale (mean 1500) from `(a, b, score of a)`
+    results, score 1 win, 0.5 draw, 0 loss (a draw counts as half a win each way).
+
+    Fitted with Hunter's MM iterations. Every pair that met gets one extra virtual draw, a weak prior
+    that keeps ratings finite when an agent won or lost every match. The fit depends only on the
+    totals per pair, so it does not depend on the order of `results`.
+    """
+    games: dict[tuple[str, str], float] = {}
+    wins: dict[str, float] = {}
+    for a, b, score in results:
+        if not 0.0 <= score <= 1.0:
+            raise ValueError(f"a match score must be in [0, 1], got {score}")
+        if a == b:
+            raise ValueError(f"{a!r} cannot play itself")
+        pair = (a, b) if a < b else (b, a)
+        games[pair] = games.get(pair, 0.0) + 1.0
+        wins[a] = wins.get(a, 0.0) + score
+        wins[b] = wins.get(b, 0.0) + 1.0 - score
+    for a, b in games:  # the virtual draw
+        games[(a, b)] += 1.0
+        wins[a] += 0.5
+        wins[b] += 0.5
+    names = sorted(wins)
+    strength = {n: 1.0 for n in names}
+    for _ in range(iterations):
+        denom = {n: 0.0 for n in names}
+        for (a, b), n_ab in games.items():
+            share = n_ab / (strength[a] + strength[b])
+            denom[a] += share
+            denom[b] += share
+        new = {n: wins[n] / denom[n] for n in names}
+        centre = math.exp(sum(math.log(v) for v in new.values()) / len(new))
+        new = {n: v / centre for n, v in new.items()}
+        done = max(abs(math.log(new[n] / strength[n])) for n in names) < tol
+        strength = new
+        if done:
+            break
+    return {n: BT_CENTRE + BT_SCALE * math.log(strength[n]) for n in names}
+
+
+def bradley_terry_intervals(
+    results: Sequence[tuple[str, str, float]],
+    confidence: float = CONFIDENCE,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, Interval]:
+    """Bradley–Terry ratings with percentile-bootstrap intervals (matches resampled with replacement).
+    Results are put in a canonical order first, so the intervals do not depend on the input order either."""
+    results = sorted((a, b, float(s)) for a, b, s in results)
+    if not results:
+        return {}
+    from recon.evaluation.stats import bootstrap_samples
+
+    _z(confidence)
+    point = bradley_terry(results)
+    fits = bootstrap_samples(results, bradley_terry, seed=seed, resamples=resamples)
+    draws = {n: [fit.get(n, math.nan) for fit in fits] for n in point}
+    out = {}
+    for n, values in draws.items():
+        values = [v for v in values if not math.isnan(v)]
+        low, high = _percentiles(values, confidence)
+        out[n] = Interval(point[n], low, high)
+    return out

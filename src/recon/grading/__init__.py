@@ -1,16 +1,30 @@
-"""One answer parser and grader, shared by the GRPO reward and the evaluator."""
+"""One answer parser and grader, shared by the GRPO reward and the evaluator (spec: docs/grading.md)."""
 
-from recon.grading.extract import THINK_MODES, Extraction, ThinkMode, extract_answer, find_boxed, parse_option_number
-from recon.grading.grade import HIERARCHICAL_REWARD, Grade, grade, grade_problem
+from recon.grading.extract import THINK_MODES, Extraction, ThinkMode, answer_region, extract_answer, find_boxed
+from recon.grading.grade import (
+    HIERARCHICAL_REWARD,
+    Grade,
+    grade,
+    grade_problem,
+    parse_option_number,
+    parse_ordering,
+    parse_pairs,
+    parse_yes_no,
+)
+from recon.grading.normalise import NORMALISERS, Parsed, canonical_answer, register
 from recon.grading.rewards import REWARD_REGISTRY, completion_text, get_reward, grade_batch
 
 __all__ = [
     "HIERARCHICAL_REWARD",
+    "NORMALISERS",
     "REWARD_REGISTRY",
     "THINK_MODES",
     "Extraction",
     "Grade",
+    "Parsed",
     "ThinkMode",
+    "answer_region",
+    "canonical_answer",
     "completion_text",
     "extract_answer",
     "find_boxed",
@@ -19,4 +33,8 @@ __all__ = [
     "grade_batch",
     "grade_problem",
     "parse_option_number",
+    "parse_ordering",
+    "parse_pairs",
+    "parse_yes_no",
+    "register",
 ]

@@ -1,14 +1,15 @@
-"""Type-aware grading of one completion against its gold answer.
-
-The single source of truth for both the GRPO reward and the evaluator."""
+"""Grading of one completion against its gold answer, in one pass: extract → normalise for the answer
+type → compare → reward. The single source of truth for the GRPO reward and the evaluator; the rules are
+written down in docs/grading.md."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal, Sequence
 
-from recon.grading.extract import ThinkMode, clean_box_content, extract_answer, parse_option_number
+from recon.grading.extract import ThinkMode, answer_region, boxed_answers, final_statements, find_boxed
+from recon.grading.normalise import Normaliser, Parsed, canonical_answer, get_normaliser
+from recon.grading.text import clean_text, comparable
 
 Status = Literal["exact", "option_only", "wrong", "format_violation", "no_answer"]
 
@@ -21,6 +22,9 @@ HIERARCHICAL_REWARD: dict[str, float] = {
     "format_violation": -4.0,
     "no_answer": -5.0,
 }
+PREDICTED_MAX_CHARS = 300  # what a grade keeps of an answer it could not read
+MAX_BOXES = 16  # more boxed answers than this after </think> is degenerate repetition: a format violation
+MAX_ANSWER_CHARS = 2000  # a box or final statement longer than this (cleaned) is not read as an answer
 
 
 @dataclass(frozen=True)
@@ -44,65 +48,25 @@ class Grade:
         return self.status not in ("format_violation", "no_answer")
 
 
-def normalize_text(text: str) -> str:
-    """Case-, space- and LaTeX-insensitive form used to compare answer texts."""
-    s = clean_box_content(text).casefold()
-    s = re.sub(r"\s+", " ", s)
-    return s.strip(" .;:!")
+def _read(
+    region: str, boxes: list[str], normaliser: Normaliser, choices: Sequence[str] | None, gold: str
+) -> tuple[Parsed | None, str | None, bool, str]:
+    """(what the answer says, its text, boxed, reason): the first box after `</think>` when every box says
+    the same; otherwise the final statement that states an answer."""
+    def parse(span: str) -> Parsed | None:
+        return normaliser.parse(span, choices, gold) if len(span) <= MAX_ANSWER_CHARS else None
 
-
-def _option_text(answer: str) -> str:
-    """The text after `Option N:` (or the whole answer when there is no prefix)."""
-    return re.sub(r"^\s*option\s*\d+\s*[:.)\-]?\s*", "", answer, flags=re.IGNORECASE)
-
-
-def parse_yes_no(answer: str) -> str | None:
-    words = set(re.findall(r"[a-z]+", answer.casefold()))
-    found = words & {"yes", "no"}
-    return found.pop() if len(found) == 1 else None
-
-
-def parse_ordering(answer: str) -> tuple[str, ...] | None:
-    """`B, C, D, A` / `B,C,D,A` / `B -> C -> D -> A` → ('B', 'C', 'D', 'A'); None if not an ordering."""
-    s = clean_box_content(answer).upper()
-    letters = re.findall(r"\b[A-Z]\b", s)
-    rest = re.sub(r"\b[A-Z]\b|[\s,;>\-→]", "", s)
-    if not letters or rest or len(set(letters)) != len(letters):
-        return None
-    return tuple(letters)
-
-
-_PAIR = re.compile(r"\[\s*(-?\d+)\s*,\s*(-?\d+)\s*\]")
-
-
-def parse_pairs(answer: str) -> frozenset[tuple[int, int]] | None:
-    """Equilibrium cells as a set: `[[0, 1], [2, 2]]`, a single `[i, j]`, or `[]` (none)."""
-    s = clean_box_content(answer).replace("(", "[").replace(")", "]")
-    if re.fullmatch(r"\[\s*\]|\[\s*\[\s*\]\s*\]", s):
-        return frozenset()
-    pairs = _PAIR.findall(s)
-    if not pairs:
-        return None
-    skeleton = _PAIR.sub("P", s).replace(" ", "")
-    if not re.fullmatch(r"P|\[P(,P)*\]", skeleton):
-        return None
-    return frozenset((int(a), int(b)) for a, b in pairs)
-
-
-def _match_option(predicted: str, gold: str, choices: Sequence[str] | None) -> tuple[bool, bool | None, bool]:
-    """(option number matches, text matches, matched by text alone)."""
-    gold_number = parse_option_number(gold)
-    gold_text = normalize_text(_option_text(gold))
-    number = parse_option_number(predicted)
-    text = normalize_text(_option_text(predicted))
-    if number is None and text and choices:
-        hits = [i + 1 for i, c in enumerate(choices) if normalize_text(_option_text(c)) == text]
-        if len(hits) == 1:
-            return hits[0] == gold_number, text == gold_text, True
-    if number is None:
-        return False, None, False
-    has_text = bool(text) and normalize_text(predicted) != f"option {number}"
-    return number == gold_number, (text == gold_text) if has_text else None, False
+    if boxes:
+        parsed = [parse(box) for box in boxes]
+        keys = {(p.kind, p.value) if p else ("unread", comparable(box)) for p, box in zip(parsed, boxes)}
+        if len(keys) > 1:
+            return Parsed("hedge", tuple(boxes)), boxes[0], True, "several different boxed answers"
+        return parsed[0], boxes[0], True, "boxed" if len(boxes) == 1 else f"{len(boxes)} identical boxed answers"
+    for statement in final_statements(region, normaliser.mentions):
+        parsed = parse(statement)
+        if parsed is not None:
+            return parsed, statement.strip(), False, "unboxed final statement"
+    return None, None, False, "no parsable answer"
 
 
 def grade(
@@ -112,32 +76,72 @@ def grade(
     choices: Sequence[str] | None = None,
     think: ThinkMode = "required",
 ) -> Grade:
-    """Grade a completion. Option answers are compared by number (text match reported);
-    yes/no case-insensitively; orderings after normalisation; equilibrium pairs as sets."""
-    ex = extract_answer(completion, think=think)
-    if not ex.format_ok:
-        return Grade("format_violation", False, ex.answer, ex.boxed, None, ex.reason)
-    if ex.answer is None:
-        return Grade("no_answer", False, None, False, None, ex.reason)
-    pred = ex.answer
-    if answer_type == "option":
-        number_ok, text_ok, by_text = _match_option(pred, gold, choices)
-        if not number_ok:
-            return Grade("wrong", False, pred, ex.boxed, text_ok, "option differs or is ambiguous")
-        exact = ex.boxed and text_ok is True and not by_text
-        status: Status = "exact" if exact else "option_only"
-        return Grade(status, True, pred, ex.boxed, text_ok, "matched by text" if by_text else ex.reason)
-    if answer_type == "yes_no":
-        ok = parse_yes_no(pred) is not None and parse_yes_no(pred) == parse_yes_no(gold)
-    elif answer_type == "ordering":
-        ok = parse_ordering(pred) is not None and parse_ordering(pred) == parse_ordering(gold)
-    elif answer_type == "pairs":
-        ok = parse_pairs(pred) is not None and parse_pairs(pred) == parse_pairs(gold)
-    else:
-        raise ValueError(f"unknown answer_type {answer_type!r}")
-    return Grade("exact" if ok else "wrong", ok, pred, ex.boxed, None, ex.reason)
+    """Grade a completion (never raises on any completion text). Option answers are compared by number
+    (their text decides exact vs option-only); yes/no, orderings and equilibrium cells by canonical value.
+    Hedges never earn credit (−4), negations are wrong (−3); an unboxed correct answer earns +2."""
+    normaliser = get_normaliser(answer_type)
+    region, reason = answer_region(completion, think)
+    if region is None:
+        return Grade("format_violation", False, None, False, None, reason)
+    choices = list(choices) if choices else None
+    found = find_boxed(region)
+    if len(found) > MAX_BOXES:
+        return Grade("format_violation", False, None, True, None, f"{len(found)} boxed answers (at most {MAX_BOXES})")
+    parsed, text, boxed, reason = _read(region, boxed_answers(found), normaliser, choices, gold)
+    shown = text[:PREDICTED_MAX_CHARS] if text else None
+    if parsed is None:
+        if boxed:
+            return Grade("wrong", False, shown, True, None, "boxed answer is not a " + answer_type.replace("_", "/"))
+        return Grade("no_answer", False, None, False, None, reason)
+    if parsed.kind == "hedge":
+        return Grade("format_violation", False, shown, boxed, None, f"hedge ({reason})")
+    if parsed.kind == "negation":
+        return Grade("wrong", False, shown, boxed, None, "negation: an answer ruled out, none given")
+    gold_parsed = normaliser.parse(clean_text(gold), choices, gold)
+    if gold_parsed is None or gold_parsed.kind != "answer":
+        return Grade("wrong", False, shown, boxed, None, f"gold {gold[:80]!r} is not one {answer_type} answer")
+    predicted = normaliser.display(parsed.value) + (f": {parsed.text}" if parsed.text and boxed else "")
+    if parsed.value != gold_parsed.value:
+        return Grade("wrong", False, predicted, boxed, _text_match(parsed, gold_parsed, choices), "differs from gold")
+    text_match = _text_match(parsed, gold_parsed, choices)
+    exact = boxed and not parsed.by_text and (answer_type != "option" or text_match is True)
+    return Grade("exact" if exact else "option_only", True, predicted, boxed, text_match, reason)
+
+
+def _text_match(parsed: Parsed, gold: Parsed, choices: Sequence[str] | None) -> bool | None:
+    """For option answers written with a text: whether it is the gold option's text (or its choice's)."""
+    if parsed.by_text:
+        return parsed.value == gold.value
+    if parsed.text is None:
+        return None
+    number = gold.value
+    targets = {comparable(gold.text or "")}
+    if choices and isinstance(number, int) and 0 < number <= len(choices):
+        targets.add(comparable(choices[number - 1]))
+    return comparable(parsed.text) in targets
 
 
 def grade_problem(completion: str, problem, think: ThinkMode = "required") -> Grade:
     """`grade` for a `Problem`."""
     return grade(completion, problem.gold, problem.answer_type, problem.choices, think=think)
+
+
+def parse_yes_no(answer: str) -> str | None:
+    """"yes"/"no" for a bare yes/no answer, else None."""
+    return canonical_answer("yes_no", answer)  # type: ignore[return-value]
+
+
+def parse_ordering(answer: str) -> tuple[str, ...] | None:
+    """`B, C, D, A` (any notation) → ('B', 'C', 'D', 'A'); None if not one ordering."""
+    return canonical_answer("ordering", answer)  # type: ignore[return-value]
+
+
+def parse_pairs(answer: str) -> frozenset[tuple[int, int]] | None:
+    """Equilibrium cells as a set: `[[0, 1], [2, 2]]`, a single `[i, j]`, or `[]` (none)."""
+    return canonical_answer("pairs", answer)  # type: ignore[return-value]
+
+
+def parse_option_number(answer: str) -> int | None:
+    """The option number of a bare option answer (`Option 3: …` → 3); None when there is none or when
+    several are named (`Option 1 or Option 2`)."""
+    return canonical_answer("option", answer)  # type: ignore[return-value]

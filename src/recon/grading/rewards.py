@@ -48,7 +48,8 @@ def grade_batch(
 GRADE_SCORES: dict[str, tuple[Callable[[Grade], float], str]] = {
     "hierarchical": (
         lambda g: g.reward,
-        "The paper's reward: +5 exact, +2 option number only, −3 wrong, −4 format, −5 no answer.",
+        "The paper's reward (docs/grading.md): +5 exact, +2 option number only or unboxed, −3 wrong,"
+        " −4 format violation or hedge, −5 no answer.",
     ),
     "accuracy": (lambda g: float(g.correct), "1.0 when the answer is correct, else 0.0."),
     "format": (

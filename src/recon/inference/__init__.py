@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from recon.errors import UserError
 from recon.inference.base import THINK_PREFILL, Backend, Completion, SamplingParams, answer_complete, truncate_completion
 from recon.inference.models import ResolvedModel, ensure_gguf, resolve_model
 from recon.inference.scripted import ScriptedBackend
@@ -22,6 +23,12 @@ BACKENDS: dict[str, tuple[str, str]] = {
 }
 
 
+def check_backend(name: str) -> None:
+    """Refuse an unknown backend name before anything is loaded."""
+    if name not in BACKENDS:
+        raise UserError(f"--backend {name!r}: unknown backend; choose one of {', '.join(sorted(BACKENDS))}")
+
+
 def load_backend(name: str, model: str = "smollm2", **options: Any) -> Backend:
     """Build a backend by name (`hf`, `llamacpp`, `openai`, `vllm`, `scripted`).
 
@@ -29,8 +36,7 @@ def load_backend(name: str, model: str = "smollm2", **options: Any) -> Backend:
     `base_url=`/`concurrency=` for openai). `scripted` takes `respond=` and ignores `model`."""
     import importlib
 
-    if name not in BACKENDS:
-        raise ValueError(f"unknown backend {name!r}; choose one of {sorted(BACKENDS)}")
+    check_backend(name)
     module, cls_name = BACKENDS[name]
     cls = getattr(importlib.import_module(module), cls_name)
     if name == "scripted":
@@ -46,7 +52,7 @@ def parse_backend_options(pairs: list[str]) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for pair in pairs:
         if "=" not in pair:
-            raise ValueError(f"backend option must be KEY=VALUE, got {pair!r}")
+            raise UserError(f"--backend-option {pair!r}: must be KEY=VALUE")
         key, value = pair.split("=", 1)
         try:
             options[key.strip()] = json.loads(value)
@@ -64,6 +70,7 @@ __all__ = [
     "SamplingParams",
     "ScriptedBackend",
     "answer_complete",
+    "check_backend",
     "ensure_gguf",
     "load_backend",
     "parse_backend_options",

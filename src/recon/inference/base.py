@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol, runtime_checkable
@@ -86,6 +87,18 @@ class Backend(Protocol):
     def describe(self) -> dict:
         """Model id/path, revision, chat template text and backend settings, recorded with results."""
         ...
+
+
+@contextlib.contextmanager
+def closing_backend(backend):
+    """Use `backend`, then release what it holds (its `close()`: a vLLM engine's GPU memory, a transformers
+    model). Backends that hold nothing have no `close()`, and this is a no-op for them."""
+    try:
+        yield backend
+    finally:
+        close = getattr(backend, "close", None)
+        if callable(close):
+            close()
 
 
 def answer_complete(text: str, thinking: bool) -> bool:

@@ -1,4 +1,4 @@
-"""llama.cpp backend (llama-cpp-python, optional extra `recon[llamacpp]`): fast single-stream CPU decoding.
+"""llama.cpp backend (llama-cpp-python, optional extra `recon-econ[llamacpp]`): fast single-stream CPU decoding.
 
 The chat template is rendered here (from the GGUF's metadata unless one is given), so the exact prompt is
 known and recorded; a transformers checkpoint or LoRA adapter is merged and converted to GGUF once."""
@@ -26,14 +26,10 @@ from recon.inference.models import ensure_gguf, resolve_model
 
 
 def import_llama_cpp():
-    try:
-        import llama_cpp
-    except ImportError as exc:
-        raise ImportError(
-            "the llamacpp backend needs llama-cpp-python: pip install 'recon[llamacpp]' "
-            "(builds llama.cpp from source, ~5 min on CPU), or use --backend hf"
-        ) from exc
-    return llama_cpp
+    """llama_cpp, or a one-line error naming the `llamacpp` extra (it compiles llama.cpp, ~5-15 min on CPU)."""
+    from recon.errors import require
+
+    return require("llama_cpp", "llamacpp", "the llamacpp backend", "use --backend hf")
 
 
 def use_plain_cpu_buffers() -> None:

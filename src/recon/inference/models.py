@@ -21,14 +21,16 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from recon.errors import UserError
+
 SMOLLM2 = "smollm2"
 SMOLLM2_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 LLAMA_CPP_VERSION = "0.3.36"
+LLAMA_CPP_DIR_ENV = "RECON_LLAMA_CPP_DIR"
 
 
 @dataclass
@@ -50,7 +52,7 @@ class ResolvedModel:
         return self.hf_path
 
 
-class ModelResolutionError(ValueError):
+class ModelResolutionError(UserError, ValueError):
     """A model spec that cannot be turned into loadable files."""
 
 
@@ -245,42 +247,18 @@ def merge_adapter(
     return out
 
 
-def llama_cpp_converter(cache_dir: str | Path | None = None) -> Path:
-    """llama.cpp's `convert_hf_to_gguf.py`, unpacked once from the llama-cpp-python sdist."""
-    root = cache_root(cache_dir) / f"llama-cpp-python-{LLAMA_CPP_VERSION}"
-    script = root / "vendor" / "llama.cpp" / "convert_hf_to_gguf.py"
-    if script.exists():
-        return script
-    with _file_lock(root.with_name(root.name + ".lock")):
-        if script.exists():
-            return script
-        downloads = cache_root(cache_dir) / "sdist"
-        sdist = downloads / f"llama_cpp_python-{LLAMA_CPP_VERSION}.tar.gz"
-        if not sdist.exists():
-            cmd = [sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps",
-                   f"llama-cpp-python=={LLAMA_CPP_VERSION}", "-d", str(downloads)]  # fmt: skip
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0 or not sdist.exists():
-                raise ModelResolutionError(
-                    "cannot write a GGUF for llama.cpp: downloading the llama-cpp-python sdist (which holds "
-                    f"convert_hf_to_gguf.py) failed; put {sdist.name} into {downloads} or use --backend hf.\n"
-                    + proc.stderr[-2000:]
-                )
-        prefix = f"llama_cpp_python-{LLAMA_CPP_VERSION}/"
-        tmp = root.with_name(root.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        with tarfile.open(sdist) as tar:
-            vendor = prefix + "vendor/llama.cpp/"
-            members = [
-                m for m in tar.getmembers()
-                if m.name.startswith((vendor + "gguf-py/", vendor + "conversion/"))
-                or m.name.startswith(vendor) and m.name.endswith(".py") and "/" not in m.name[len(vendor):]
-            ]  # fmt: skip
-            for m in members:
-                m.name = m.name[len(prefix):]
-            tar.extractall(tmp, members=members, filter="data")
-        shutil.rmtree(root, ignore_errors=True)
-        tmp.rename(root)
+def llama_cpp_converter() -> Path:
+    """llama.cpp's `convert_hf_to_gguf.py` (with its `conversion/` and `gguf-py/`), put in place at install
+    time, never downloaded at run time: `$RECON_LLAMA_CPP_DIR`, else `<venv>/share/recon/llama.cpp`
+    (where `make test` unpacks it from the llama-cpp-python sdist)."""
+    folder = Path(os.environ.get(LLAMA_CPP_DIR_ENV) or Path(sys.prefix) / "share" / "recon" / "llama.cpp")
+    script = folder / "convert_hf_to_gguf.py"
+    if not script.is_file():
+        raise ModelResolutionError(
+            f"writing a GGUF for llama.cpp needs convert_hf_to_gguf.py from llama-cpp-python {LLAMA_CPP_VERSION}, "
+            f"not found in {folder}: run `make install-converter`, or unpack vendor/llama.cpp of its sdist and set "
+            f"{LLAMA_CPP_DIR_ENV} (README: air-gapped install); or use --backend hf"
+        )
     return script
 
 
@@ -299,7 +277,7 @@ def ensure_gguf(resolved: ResolvedModel, cache_dir: str | Path | None = None, ou
     out = cache_root(cache_dir) / "gguf" / f"{resolved.name}-{folder_revision(folder)}-{outtype}.gguf"
     if out.exists():
         return out
-    script = llama_cpp_converter(cache_dir)
+    script = llama_cpp_converter()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     env = dict(os.environ, PYTHONPATH=str(script.parent / "gguf-py"), NO_LOCAL_GGUF="")

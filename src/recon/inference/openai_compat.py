@@ -1,12 +1,15 @@
 """Any OpenAI-compatible server (vLLM `serve`, llama.cpp server, hosted APIs) through the official client.
 
-Bounded async concurrency; retries with exponential backoff on 429, 5xx, timeouts and dropped connections;
-a request that still fails becomes `Completion(error=...)`, never a crash. The API key is read from the
+Bounded async concurrency; retries with exponential backoff (or the server's `Retry-After`, capped at
+`max_backoff`) on 429, 5xx, timeouts, dropped connections and malformed HTTP-200 replies (not JSON, HTML,
+no or empty `choices`, a null message, a body cut short); a request that still fails becomes
+`Completion(error=...)`, never a crash. The API key is read from the
 environment only (`api_key_env`, default `OPENAI_API_KEY`) and never logged or recorded."""
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import os
 import random
 import threading
@@ -26,6 +29,38 @@ from recon.inference.base import (
 )
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+class MalformedReply(ValueError):
+    """An HTTP-200 reply that is not a usable completion."""
+
+
+def _first_choice(response, chat: bool):
+    """The reply's first choice, or `MalformedReply` saying what is wrong with the reply."""
+    choices = getattr(response, "choices", None)
+    if not isinstance(choices, list):
+        kind = type(response).__name__ if not hasattr(response, "choices") else "JSON without choices"
+        raise MalformedReply(f"not a completion ({kind}: {_short(str(response), 80)})")
+    if not choices:
+        raise MalformedReply("empty choices")
+    if chat and getattr(choices[0], "message", None) is None:
+        raise MalformedReply("choice without a message")
+    return choices[0]
+
+
+def _retry_after(response) -> float | None:
+    """Seconds from a `Retry-After` header (delta-seconds or an HTTP date), if any."""
+    value = (getattr(response, "headers", None) or {}).get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):  # neither seconds nor a date: our own backoff applies
+        return None
 
 
 class OpenAIBackend:
@@ -113,6 +148,7 @@ class OpenAIBackend:
         started = time.perf_counter()
         last_error = ""
         for attempt in range(self.max_retries + 1):
+            wait = None
             try:
                 async with limit:
                     completion = await self._call(client, messages, params, seed)
@@ -122,11 +158,14 @@ class OpenAIBackend:
                 last_error = f"HTTP {exc.status_code}: {_short(exc.message)}"
                 if exc.status_code not in RETRYABLE_STATUS:
                     break
+                wait = _retry_after(exc.response)
             except (openai.APITimeoutError, openai.APIConnectionError) as exc:
                 last_error = f"{type(exc).__name__}: {_short(str(exc))}"
+            except (ValueError, openai.APIResponseValidationError) as exc:  # JSON, schema or MalformedReply
+                last_error = f"malformed reply: {_short(str(exc))}"
             if attempt < self.max_retries:
                 delay = min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
-                await asyncio.sleep(delay)
+                await asyncio.sleep(min(self.max_backoff, wait) if wait is not None else delay)
         return Completion(
             text="",
             finish_reason="error",
@@ -148,7 +187,7 @@ class OpenAIBackend:
         if self.chat_template:
             prompt = render_chat(self.chat_template, messages) + prefix
             response = await client.completions.create(prompt=prompt, **common)
-            choice = response.choices[0]
+            choice = _first_choice(response, chat=False)
             text, reasoning = choice.text or "", None
         else:
             extra = {}
@@ -156,13 +195,13 @@ class OpenAIBackend:
                 messages = [*messages, {"role": "assistant", "content": prefix}]
                 extra = {"extra_body": {"add_generation_prompt": False, "continue_final_message": True}}
             response = await client.chat.completions.create(messages=messages, **common, **extra)
-            choice = response.choices[0]
+            choice = _first_choice(response, chat=True)
             message = choice.message
             text = message.content or ""
             extras = getattr(message, "model_extra", None) or {}
             reasoning = getattr(message, "reasoning_content", None) or extras.get("reasoning_content") or extras.get("reasoning")
         text, cut = finish_text(text, params, prefix_if_missing=True)  # the server may echo the prefill
-        usage = response.usage
+        usage = getattr(response, "usage", None)
         return Completion(
             text=text,
             reasoning=reasoning,

@@ -12,61 +12,17 @@ from typing import Any
 
 import yaml
 
-from recon.pipeline.stages import Stage, StageContext, file_digest, run_stages
-
-PRESET_DIR = Path(__file__).resolve().parents[3] / "recipes" / "presets"
-# The models a run evaluates, in order: the base model, then each training stage's checkpoint.
-MODEL_STAGES = ("base", "sft", "grpo")
-
-
-# ------------------------------------------------------------------ presets
-
-
-def preset_path(name: str) -> Path:
-    """A preset by name (`recipes/presets/NAME.yaml`) or a path to a YAML file."""
-    path = Path(name)
-    if path.suffix in (".yaml", ".yml"):
-        if not path.exists():
-            raise FileNotFoundError(f"preset file {path} not found")
-        return path
-    candidate = PRESET_DIR / f"{name}.yaml"
-    if not candidate.exists():
-        known = sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
-        raise ValueError(f"unknown preset {name!r}; presets: {known} (or pass a YAML path)")
-    return candidate
-
-
-def apply_override(preset: dict[str, Any], assignment: str) -> None:
-    """`a.b.c=value` (value parsed as YAML) sets preset["a"]["b"]["c"]."""
-    if "=" not in assignment:
-        raise ValueError(f"override {assignment!r} must look like key.sub=value")
-    dotted, raw = assignment.split("=", 1)
-    keys = dotted.strip().split(".")
-    node = preset
-    for key in keys[:-1]:
-        node = node.setdefault(key, {})
-        if not isinstance(node, dict):
-            raise ValueError(f"override {assignment!r}: {key!r} is not a section")
-    node[keys[-1]] = yaml.safe_load(raw)
-
-
-def load_preset(name: str, overrides: list[str] | None = None) -> dict[str, Any]:
-    path = preset_path(name)
-    preset = yaml.safe_load(path.read_text()) or {}
-    for assignment in overrides or []:
-        apply_override(preset, assignment)
-    preset.setdefault("name", path.stem)
-    return preset
-
-
-def _recipe_path(recipe: str) -> Path:
-    path = Path(recipe)
-    return path if path.is_absolute() or path.exists() else PRESET_DIR.parent.parent / recipe
+from recon.pipeline.preset import PresetError, packaged, resource_path
+from recon.errors import UserError
+from recon.inference.base import closing_backend
+from recon.pipeline.stages import Stage, StageContext, run_stages
+from recon.runs import MODEL_STAGES, file_digest, open_run
+from recon.training.args import stage_training_plan, visible_gpus, with_num_processes
 
 
 def _recipe_digest(config: dict[str, Any]) -> dict[str, Any]:
     """The training recipe's content, so editing the recipe file reruns the stage."""
-    return {"recipe": file_digest(_recipe_path(config["recipe"]))} if config.get("recipe") else {}
+    return {"recipe": file_digest(resource_path(config["recipe"]))} if config.get("recipe") else {}
 
 
 # ------------------------------------------------------------------ stages
@@ -74,7 +30,7 @@ def _recipe_digest(config: dict[str, Any]) -> dict[str, Any]:
 
 def data_stage(ctx: StageContext) -> dict[str, Any]:
     """Verified splits: audited published items + solver-generated ones, options shuffled."""
-    from recon.data.build import build_splits
+    from recon.data.build import SHORTCUT_ITEMS, build_splits
 
     out = ctx.path("data")
     report = build_splits(
@@ -85,6 +41,7 @@ def data_stage(ctx: StageContext) -> dict[str, Any]:
         difficulty=ctx.config.get("difficulty", 0),
         save_datasets=False,
         progress=True,
+        shortcut_items=ctx.config.get("shortcut_items", SHORTCUT_ITEMS),
     )
     sft_file = _sft_subset(out, ctx.config)
     return {
@@ -128,34 +85,56 @@ def _answer_only(problem):
 
 def _train(ctx: StageContext, kind: str, model: str, dataset: str) -> dict[str, Any]:
     """Write the merged recipe and run `recon.training.<kind>` in a fresh process (or `accelerate launch`)."""
-    recipe = yaml.safe_load(_recipe_path(ctx.config["recipe"]).read_text())
-    merged = {**recipe, **copy.deepcopy(ctx.config.get("args", {}))}
+    recipe = yaml.safe_load(resource_path(ctx.config["recipe"]).read_text())
+    # `recipes/…` values (a chat template, an accelerate config) resolve to the packaged copy outside the repository.
+    merged = {key: packaged(value) for key, value in {**recipe, **copy.deepcopy(ctx.config.get("args", {}))}.items()}
     out_dir = ctx.path("train", kind)
     merged.update(model_name_or_path=model, dataset=dataset, output_dir=str(out_dir))
     merged.setdefault("think", ctx.preset.get("think", "required"))
     merged.setdefault("seed", ctx.preset.get("seed", 0))
     config_file = ctx.path("train", f"{kind}.yaml")
     config_file.write_text(yaml.safe_dump(merged, sort_keys=False))
-    launcher = ctx.config.get("launcher", [sys.executable])
+    launcher = [packaged(arg) for arg in ctx.config.get("launcher", [sys.executable])]
+    launcher = with_num_processes(launcher, visible_gpus())  # accelerate: every visible GPU unless the launcher says
     command = [*launcher, "-m", f"recon.training.{kind}", "--config", str(config_file)]
     ctx.console.print(f"[dim]$ {' '.join(command)}[/dim]")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    completed = subprocess.run(command, env=env)
+    # The checkpoint folder is a run of its own: locked while it trains, and never resumed (auto-resume of
+    # checkpoint-N) under another configuration (the stage clears it when its key changes).
+    with open_run(out_dir, "train", {"kind": kind, "config": merged}, info={"config": str(config_file)}):
+        completed = subprocess.run(command, env=env)
     if completed.returncode != 0:
-        raise RuntimeError(f"{kind} training failed (exit {completed.returncode}); config: {config_file}")
+        # The training process has printed its own error above; this is the pipeline's one line.
+        raise UserError(f"{kind} training failed (exit {completed.returncode}; its output is above); config: {config_file}")
     return {"checkpoint": str(out_dir), "config": str(config_file)}
 
 
 def sft_stage(ctx: StageContext) -> dict[str, Any]:
     """SFT on solver-written worked solutions (or any SFT source named in the preset)."""
     dataset = ctx.config.get("dataset", "generated")
-    return _train(ctx, "sft", ctx.preset["model"], ctx.outputs["data"]["sft"] if dataset == "generated" else dataset)
+    if dataset == "generated":
+        return _train(ctx, "sft", ctx.preset["model"], ctx.outputs["data"]["sft"])
+    return _train_filtered(ctx, "sft", ctx.preset["model"], dataset)
+
+
+def _train_filtered(ctx: StageContext, kind: str, model: str, dataset: str) -> dict[str, Any]:
+    """`_train` on a training source named in the preset, without the items that overlap the eval."""
+    from recon.data.build import filter_training_source
+
+    filtered = filter_training_source(dataset, ctx.outputs["data"]["eval"], ctx.path("train", f"{kind}_data.jsonl"))
+    ctx.console.print(f"[dim]{dataset}: {filtered['removed']} of {filtered['items']} items overlap the eval and are left out[/dim]")
+    return {**_train(ctx, kind, model, filtered["path"]), "data_filter": filtered}
 
 
 def grpo_stage(ctx: StageContext) -> dict[str, Any]:
-    """GRPO from the SFT checkpoint with the hierarchical reward on the verified train split."""
+    """GRPO from the SFT checkpoint with the hierarchical reward on the verified train split (`dataset:
+    verified`, the default) or another source (`train`: the published problems, as in the paper), which
+    loses its eval overlap first."""
     start = ctx.outputs["sft"]["checkpoint"] if ctx.config.get("from_sft", True) else ctx.preset["model"]
-    return _train(ctx, "grpo", start, ctx.outputs["data"]["train"])
+    dataset = ctx.config.get("dataset", "verified")
+    if dataset == "verified":
+        return _train(ctx, "grpo", start, ctx.outputs["data"]["train"])
+    return _train_filtered(ctx, "grpo", start, dataset)
 
 
 def _models(ctx: StageContext) -> dict[str, str]:
@@ -192,58 +171,67 @@ def eval_stage(ctx: StageContext) -> dict[str, Any]:
     }
     runs = []
     for label, model in _models(ctx).items():
-        backend = _backend(ctx.config, model)
-        for name, settings in datasets.items():
-            problems = problems_of[name]
-            config = EvalConfig(
-                model=model,
-                backend=backend.name,
-                data=name,
-                limit=settings.get("limit"),
-                max_tokens=ctx.config.get("max_tokens", 512),
-                permutations=settings.get("permutations", 1),
-                think=ctx.preset.get("think", "required"),
-                seed=ctx.preset.get("seed", 0),
-                label=label,
-            )
-            out = ctx.path("eval", label, name)
-            ctx.console.print(f"[bold]{label}[/bold] on {name}: {len(problems)} items × {config.permutations} orders")
-            results = evaluate(backend, problems, config, out, baselines_train=train if name == "verified" else None)
-            runs.append({"model": label, "dataset": name, "dir": str(out), "accuracy": results["overall"]["accuracy"]})
+        # One backend per model, closed (a vLLM engine shut down, its GPU memory released) before the next.
+        with closing_backend(_backend(ctx.config, model)) as backend:
+            for name, settings in datasets.items():
+                problems = problems_of[name]
+                config = EvalConfig(
+                    model=model,
+                    backend=backend.name,
+                    data=name,
+                    limit=settings.get("limit"),
+                    max_tokens=ctx.config.get("max_tokens", 512),
+                    permutations=settings.get("permutations", 1),
+                    think=ctx.preset.get("think", "required"),
+                    seed=ctx.preset.get("seed", 0),
+                    label=label,
+                )
+                out = ctx.path("eval", label, name)
+                ctx.console.print(f"[bold]{label}[/bold] on {name}: {len(problems)} items × {config.permutations} orders")
+                results = evaluate(backend, problems, config, out, baselines_train=train if name == "verified" else None)
+                runs.append({"model": label, "dataset": name, "dir": str(out), "accuracy": results["overall"]["accuracy"]})
     return {"runs": runs}
 
 
 def games_stage(ctx: StageContext) -> dict[str, Any]:
     """Self-play in the ten complete-information games and a short arena against random and MCTS."""
-    from recon.games.arena.runner import ArenaConfig, run_arena
-    from recon.games.selfplay.runner import SelfPlayConfig, run_selfplay
-
     selfplay_cfg = ctx.config.get("selfplay", {})
     arena_cfg = ctx.config.get("arena", {})
     out: dict[str, list] = {"selfplay": [], "arena": []}
     for label, model in _models(ctx).items():
-        backend = _backend(ctx.config, model)
-        if selfplay_cfg:
-            settings = {k: v for k, v in selfplay_cfg.items() if k != "games"}
-            path = ctx.path("games", label, "selfplay")
-            results = run_selfplay(
-                backend,
-                selfplay_cfg.get("games", "all"),
-                SelfPlayConfig(seed=ctx.preset.get("seed", 0), model_label=label, **settings),
-                path,
-            )
-            out["selfplay"].append({"model": label, "dir": str(path), "overall": results["table4"]["overall"]})
-        if arena_cfg:
-            settings = {k: v for k, v in arena_cfg.items() if k not in ("games", "opponents")}
-            path = ctx.path("games", label, "arena")
-            run_arena(
-                [backend, *arena_cfg.get("opponents", ["random", "mcts"])],
-                arena_cfg.get("games", "all"),
-                ArenaConfig(seed=ctx.preset.get("seed", 0), **settings),
-                path,
-            )
-            out["arena"].append({"model": label, "dir": str(path)})
+        with closing_backend(_backend(ctx.config, model)) as backend:  # one engine at a time (see eval_stage)
+            _play(ctx, label, backend, selfplay_cfg, arena_cfg, out)
     return out
+
+
+def _play(ctx: StageContext, label: str, backend, selfplay_cfg: dict, arena_cfg: dict, out: dict[str, list]) -> None:
+    """Self-play and arena for one model's backend, appended to `out`."""
+    from recon.games.arena.runner import ArenaConfig, run_arena
+    from recon.games.selfplay.runner import SelfPlayConfig, run_selfplay
+
+    # a model trained with `think: required` thinks in the games too (prefill, budget, parsing after
+    # </think>) unless the games section says otherwise
+    thinks = {"think": ctx.preset.get("think") == "required"}
+    if selfplay_cfg:
+        settings = {**thinks, **{k: v for k, v in selfplay_cfg.items() if k != "games"}}
+        path = ctx.path("games", label, "selfplay")
+        results = run_selfplay(
+            backend,
+            selfplay_cfg.get("games", "all"),
+            SelfPlayConfig(seed=ctx.preset.get("seed", 0), model_label=label, **settings),
+            path,
+        )
+        out["selfplay"].append({"model": label, "dir": str(path), "overall": results["table4"]["overall"]})
+    if arena_cfg:
+        settings = {**thinks, **{k: v for k, v in arena_cfg.items() if k not in ("games", "opponents")}}
+        path = ctx.path("games", label, "arena")
+        run_arena(
+            [backend, *arena_cfg.get("opponents", ["random", "mcts"])],
+            arena_cfg.get("games", "all"),
+            ArenaConfig(seed=ctx.preset.get("seed", 0), **settings),
+            path,
+        )
+        out["arena"].append({"model": label, "dir": str(path)})
 
 
 def report_stage(ctx: StageContext) -> dict[str, Any]:
@@ -255,13 +243,127 @@ def report_stage(ctx: StageContext) -> dict[str, Any]:
 
 
 STAGES: list[Stage] = [
-    Stage("data", data_stage, "build verified splits"),
-    Stage("sft", sft_stage, "supervised fine-tuning on worked solutions", needs=("data",), inputs=_recipe_digest),
-    Stage("grpo", grpo_stage, "GRPO from the SFT checkpoint", needs=("data", "sft"), inputs=_recipe_digest),
-    Stage("eval", eval_stage, "evaluate base, SFT and GRPO", needs=("data", "sft", "grpo")),
-    Stage("games", games_stage, "self-play equilibria and arena", needs=("sft", "grpo")),
-    Stage("report", report_stage, "write the report", needs=("data", "sft", "grpo", "eval", "games")),
+    Stage("data", data_stage, "build verified splits", dirs=("data",)),
+    Stage("sft", sft_stage, "supervised fine-tuning on worked solutions", needs=("data",), inputs=_recipe_digest,
+          dirs=("train/sft", "train/sft.yaml", "train/sft_data.jsonl")),
+    Stage("grpo", grpo_stage, "GRPO from the SFT checkpoint", needs=("data", "sft"), inputs=_recipe_digest,
+          dirs=("train/grpo", "train/grpo.yaml", "train/grpo_data.jsonl")),
+    Stage("eval", eval_stage, "evaluate base, SFT and GRPO", needs=("data", "sft", "grpo"), dirs=("eval",)),
+    Stage("games", games_stage, "self-play equilibria and arena", needs=("sft", "grpo"), dirs=("games",)),
+    Stage("report", report_stage, "write the report", needs=("data", "sft", "grpo", "eval", "games"), dirs=("report",)),
 ]
+
+
+# ------------------------------------------------------------------ dry run
+# Each stage describes what it would do, in lines, from its config, the preset and the run folder; a
+# stage that has more to say (e.g. a training stage's per-device batch) adds lines in its function.
+
+
+def _models_planned(preset: dict[str, Any], run_dir: Path, stages: list[str]) -> dict[str, str]:
+    models = {"base": preset["model"]}
+    models.update({kind: str(run_dir / "train" / kind) for kind in MODEL_STAGES[1:] if kind in stages})
+    return models
+
+
+def _describe_data(config: dict[str, Any], preset: dict[str, Any], run_dir: Path, stages: list[str]) -> list[str]:
+    return [
+        f"verified splits → {run_dir / 'data'} ({config.get('generated_per_category', 200)} generated items per "
+        f"category for train, {config.get('eval_generated_per_category', 20)} for eval; "
+        f"SFT targets: {config.get('sft_reasoning', 'full')} reasoning)"
+    ]
+
+
+def _describe_training(kind: str):
+    def describe(config: dict[str, Any], preset: dict[str, Any], run_dir: Path, stages: list[str]) -> list[str]:
+        from recon.data.registry import describe as describe_dataset
+
+        if kind == "sft":
+            start = preset["model"]
+            dataset = config.get("dataset", "generated")
+            source = str(run_dir / "data" / "sft_solutions.jsonl") if dataset == "generated" else describe_dataset(dataset, part="train")
+        else:
+            start = str(run_dir / "train" / "sft") if config.get("from_sft", True) else preset["model"]
+            dataset = config.get("dataset", "verified")
+            source = str(run_dir / "data" / "train.jsonl") if dataset == "verified" else describe_dataset(dataset, part="train")
+        recipe = resource_path(config["recipe"]) if config.get("recipe") else None
+        if recipe is None or not recipe.is_file():
+            raise PresetError(f"preset: {kind}.recipe: {config.get('recipe')!r} not found")
+        return [
+            f"model {start}",
+            f"data {source}",
+            f"recipe {recipe} + args {config.get('args', {})}",
+            f"launcher {' '.join(map(str, (packaged(a) for a in config.get('launcher', [sys.executable]))))}",
+            f"checkpoint → {run_dir / 'train' / kind}",
+            *stage_training_plan(kind, config, yaml.safe_load(recipe.read_text())),
+        ]
+
+    return describe
+
+
+def _describe_eval(config: dict[str, Any], preset: dict[str, Any], run_dir: Path, stages: list[str]) -> list[str]:
+    from recon.data.registry import describe as describe_dataset
+
+    datasets = config.get("datasets", {"verified": {}, "recon-eval": {}})
+    lines = [f"backend {config.get('backend', 'hf')} {config.get('backend_options', {})}, max_tokens {config.get('max_tokens', 512)}"]
+    for name, settings in datasets.items():
+        source = str(run_dir / "data" / "eval.jsonl") if name == "verified" else describe_dataset(name)
+        lines.append(f"dataset {name}: {source} (limit {settings.get('limit')}, {settings.get('permutations', 1)} option orders)")
+    for label, model in _models_planned(preset, run_dir, stages).items():
+        lines.append(f"{label} = {model} → {', '.join(str(run_dir / 'eval' / label / n) for n in datasets)}")
+    return lines
+
+
+def _describe_games(config: dict[str, Any], preset: dict[str, Any], run_dir: Path, stages: list[str]) -> list[str]:
+    lines = [f"backend {config.get('backend', 'hf')} {config.get('backend_options', {})}"]
+    for part in ("selfplay", "arena"):
+        if config.get(part):
+            lines.append(f"{part} {config[part]}")
+    for label, model in _models_planned(preset, run_dir, stages).items():
+        parts = [str(run_dir / "games" / label / part) for part in ("selfplay", "arena") if config.get(part)]
+        lines.append(f"{label} = {model} → {', '.join(parts)}")
+    return lines
+
+
+def _describe_report(config: dict[str, Any], preset: dict[str, Any], run_dir: Path, stages: list[str]) -> list[str]:
+    return [f"report → {run_dir / 'report'} (index.md, index.html, figures)"]
+
+
+DESCRIBE = {
+    "data": _describe_data,
+    "sft": _describe_training("sft"),
+    "grpo": _describe_training("grpo"),
+    "eval": _describe_eval,
+    "games": _describe_games,
+    "report": _describe_report,
+}
+
+
+def selected_stages(preset: dict[str, Any]) -> list[Stage]:
+    return [s for s in STAGES if s.name in preset.get("stages", [s.name for s in STAGES])]
+
+
+def plan(preset: dict[str, Any], run_dir: Path, only: list[str] | None = None, from_stage: str | None = None) -> list[str]:
+    """What `run_pipeline` would run, stage by stage: models, datasets and output folders. Runs nothing;
+    an unusable dataset name or recipe raises here, before any stage runs."""
+    stages = [s.name for s in selected_stages(preset)]
+    if not stages:
+        raise PresetError("preset: stages: no stage selected")
+    for flag, names in (("--only", only or []), ("--from", [from_stage] if from_stage else [])):
+        for name in names:
+            if name not in stages:
+                raise PresetError(f"{flag} {name}: not a stage of this preset ({', '.join(stages)})")
+    lines = [f"preset {preset['name']}: model {preset['model']}, think {preset.get('think', 'required')}, seed {preset.get('seed', 0)}",
+             f"run folder {run_dir}"]
+    for index, name in enumerate(stages, 1):
+        skipped = " (skipped: --only)" if only and name not in only else ""
+        lines.append(f"{index}. {name}{skipped}")
+        try:
+            lines += [f"   {line}" for line in DESCRIBE[name](preset.get(name) or {}, preset, run_dir, stages)]
+        except PresetError:
+            raise
+        except UserError as exc:
+            raise PresetError(f"preset: {name}: {exc}") from None
+    return lines
 
 
 def run_pipeline(
@@ -273,6 +375,7 @@ def run_pipeline(
     only: list[str] | None = None,
     console=None,
 ) -> dict[str, dict[str, Any]]:
-    """Run (or resume) the pipeline described by `preset` in `run_dir`."""
-    stages = [s for s in STAGES if s.name in preset.get("stages", [s.name for s in STAGES])]
+    """Run (or resume) the pipeline described by `preset` in `run_dir` (checked by `plan` first)."""
+    plan(preset, run_dir, only, from_stage)
+    stages = selected_stages(preset)
     return run_stages(stages, preset, run_dir, from_stage=from_stage, force=force, only=only, console=console)

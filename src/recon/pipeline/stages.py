@@ -1,15 +1,24 @@
-"""Cached, ordered stages: a stage reruns only when its configuration or an upstream stage changed."""
+"""Cached, ordered stages: a stage reruns only when its configuration or an upstream stage changed.
+
+A stage that reruns with another key starts from empty output folders (`Stage.dirs` are cleared), so
+no eval record, training checkpoint or game transcript of another configuration is ever reused; a
+stage killed mid-run resumes its own folders when rerun with the same key. The run folder is held
+(`recon.runs.open_run`, kind `pipeline`) while stages run."""
 
 from __future__ import annotations
 
-import hashlib
 import json
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from rich.console import Console
+
+from recon.runs import digest, open_run, write_json
+
+PIPELINE_FILE = "pipeline.json"
 
 
 @dataclass
@@ -31,21 +40,30 @@ class StageContext:
 @dataclass
 class Stage:
     """`inputs` maps the stage's config to what else its result depends on (e.g. the digest of a file
-    the config names), hashed into the stage key."""
+    the config names), hashed into the stage key. `dirs`: the paths (relative to the run folder) the
+    stage writes, cleared before it reruns with another key."""
 
     name: str
     run: Callable[[StageContext], dict[str, Any]]
     description: str
     needs: tuple[str, ...] = field(default_factory=tuple)
     inputs: Callable[[dict[str, Any]], Any] | None = None
+    dirs: tuple[str, ...] = field(default_factory=tuple)
 
 
-def file_digest(path: Path) -> str | None:
-    """SHA-256 of a file's bytes; None when it does not exist (the stage itself then says so)."""
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except FileNotFoundError:
-        return None
+def clear_outputs(run_dir: Path, stage: Stage) -> list[str]:
+    """Remove the stage's output paths; returns those that existed."""
+    removed = []
+    for rel in stage.dirs:
+        path = run_dir / rel
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+        else:
+            continue
+        removed.append(rel)
+    return removed
 
 
 def stage_key(stage: Stage, config: dict[str, Any], preset: dict[str, Any], upstream: dict[str, str]) -> str:
@@ -54,8 +72,7 @@ def stage_key(stage: Stage, config: dict[str, Any], preset: dict[str, Any], upst
     fields = {"stage": stage.name, "config": config, "shared": shared, "upstream": upstream}
     if stage.inputs is not None:  # only then, so the keys of stages without inputs stay as they were
         fields["inputs"] = stage.inputs(config)
-    payload = json.dumps(fields, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return digest(fields)[:16]
 
 
 def run_stages(
@@ -77,7 +94,11 @@ def run_stages(
     for name in [from_stage, *(only or [])]:
         if name is not None and name not in names:
             raise ValueError(f"unknown stage {name!r}; stages are {names}")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    with open_run(run_dir, "pipeline", None, info={"results": PIPELINE_FILE}):
+        return _run_stages(stages, names, preset, run_dir, from_stage, force, only, console)
+
+
+def _run_stages(stages, names, preset, run_dir: Path, from_stage, force, only, console) -> dict[str, dict[str, Any]]:
     state_dir = run_dir / "stages"
     state_dir.mkdir(exist_ok=True)
     outputs: dict[str, dict[str, Any]] = {}
@@ -87,15 +108,15 @@ def run_stages(
 
     def write_manifest() -> None:
         # Written before each stage runs, so a stage (the report) can read what came before it.
-        manifest = {"preset": preset, "stages": outputs, "keys": keys, "seconds": time.perf_counter() - started}
-        (run_dir / "pipeline.json").write_text(json.dumps(manifest, indent=2, default=str))
+        write_json(run_dir / PIPELINE_FILE, {"preset": preset, "stages": outputs, "keys": keys, "seconds": time.perf_counter() - started})
 
     for index, stage in enumerate(stages):
         config = preset.get(stage.name) or {}
         key = stage_key(stage, config, preset, {n: keys[n] for n in stage.needs if n in keys})
         keys[stage.name] = key
         state_file = state_dir / f"{stage.name}.json"
-        cached = json.loads(state_file.read_text()) if state_file.exists() else None
+        state = json.loads(state_file.read_text()) if state_file.exists() else None
+        cached = state if state and state.get("status", "done") == "done" else None
         skipped = only is not None and stage.name not in only
         if cached and cached.get("key") == key and (index < rerun_from or skipped):
             outputs[stage.name] = cached["outputs"]
@@ -111,12 +132,17 @@ def run_stages(
             raise RuntimeError(f"stage {stage.name!r} has never run in {run_dir}; run it first (drop --only)")
         write_manifest()
         console.rule(f"[bold]{index + 1}/{len(stages)} {stage.name}[/bold] — {stage.description}")
+        if not (state and state.get("key") == key and state.get("status") == "running"):
+            removed = clear_outputs(run_dir, stage)  # another key, a forced rerun, or unknown provenance
+            if removed:
+                console.print(f"[yellow]cleared {', '.join(removed)}: made by another configuration of {stage.name}[/yellow]")
+        write_json(state_file, {"key": key, "status": "running"})
         t0 = time.perf_counter()
         ctx = StageContext(run_dir, config, preset, outputs, console)
         result = stage.run(ctx)
         seconds = time.perf_counter() - t0
         outputs[stage.name] = result
-        state_file.write_text(json.dumps({"key": key, "outputs": result, "seconds": seconds}, indent=2, default=str))
+        write_json(state_file, {"key": key, "status": "done", "outputs": result, "seconds": seconds})
         console.print(f"[green]✓ {stage.name}[/green] in {seconds:.0f} s")
         # Everything after a stage that ran must run again: its inputs changed.
         rerun_from = min(rerun_from, index + 1)

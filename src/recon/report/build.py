@@ -1,5 +1,7 @@
 """`recon report RUN_DIR [RUN_DIR …]`: one markdown + self-contained HTML report with PNG figures,
-every number read from the run folders' JSON files."""
+every number read from the run folders' JSON files. A run folder is found by its manifest
+(`recon.runs`): a pipeline run, or a plain `recon eval`, `recon games selfplay` or `recon games arena`
+folder."""
 
 from __future__ import annotations
 
@@ -10,13 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from recon.data.problem import read_appended_jsonl
+from recon.errors import UserError
 from recon.evaluation.runner import SAMPLES_FILE
 from recon.evaluation.summary import RESULTS_FILE
 from recon.games.arena.runner import RESULTS as ARENA_RESULTS
 from recon.games.selfplay.runner import RESULTS_JSON as SELFPLAY_RESULTS, TRANSCRIPTS
-from recon.pipeline.run import MODEL_STAGES
 from recon.report.behaviour import BehaviourTagger
+from recon.runs import MODEL_STAGES, read_appended_jsonl, read_manifest
 from recon.report.figures import plot_grouped_bars, plot_training_curves
 
 BASELINES = ("majority", "option_1", "random")
@@ -24,7 +26,7 @@ BASELINES = ("majority", "option_1", "random")
 
 @dataclass
 class RunData:
-    """What one pipeline run folder holds, loaded from its JSON files."""
+    """What one run folder holds, loaded from its JSON files (`pipeline` is empty for a single command's run)."""
 
     name: str
     root: Path
@@ -55,10 +57,28 @@ def _log_history(train_dir: Path) -> list[dict]:
     return []
 
 
+PIPELINE_FILE = "pipeline.json"
+# A single command's run folder: the RunData list it fills and its results file.
+SINGLE_RUNS = {"eval": ("evals", RESULTS_FILE), "selfplay": ("selfplay", SELFPLAY_RESULTS), "arena": ("arena", ARENA_RESULTS)}
+
+
+def run_kind(root: Path) -> str:
+    """The kind in the folder's run manifest (a pipeline folder from before manifests has `pipeline.json`)."""
+    manifest = read_manifest(root)
+    if manifest:
+        return manifest["kind"]
+    if (root / PIPELINE_FILE).exists():
+        return "pipeline"
+    raise UserError(f"{root} is not a run folder (no run.json): pass a folder written by recon eval, recon games or recon pipeline")
+
+
 def load_run(root: Path) -> RunData:
-    pipeline = _read_json(root / "pipeline.json")
-    if pipeline is None:
-        raise FileNotFoundError(f"{root} is not a pipeline run folder (no pipeline.json)")
+    kind = run_kind(root)
+    if kind in SINGLE_RUNS:
+        return _single_run(root, kind)
+    if kind != "pipeline":
+        raise UserError(f"{root} holds a {kind} run, which has its own summary there; the report covers eval, games and pipeline runs")
+    pipeline = _read_json(root / PIPELINE_FILE) or {}
     stages = pipeline.get("stages", {})
     run = RunData(root.name, root, pipeline)
     if "data" in stages:
@@ -75,6 +95,21 @@ def load_run(root: Path) -> RunData:
             results = _read_json(Path(entry["dir"]) / results_file)
             if results:
                 getattr(run, kind).append({**entry, "results": results})
+    return run
+
+
+def _single_run(root: Path, kind: str) -> RunData:
+    """A `recon eval` / `recon games` folder as a run with one entry."""
+    field_name, results_file = SINGLE_RUNS[kind]
+    results = _read_json(root / results_file)
+    if results is None:
+        raise UserError(f"{root} holds a {kind} run without {results_file} yet: rerun the command to finish it")
+    model = {"eval": lambda r: r["label"], "selfplay": lambda r: r["model"], "arena": lambda r: r["player"]}[kind](results)
+    entry = {"model": model, "dir": str(root), "results": results}
+    if kind == "eval":
+        entry["dataset"] = results["config"]["data"]
+    run = RunData(root.name, root, {})
+    getattr(run, field_name).append(entry)
     return run
 
 
@@ -103,7 +138,7 @@ def audit_section(run: RunData) -> list[str]:
     if not run.build:
         return []
     audit = run.build.get("published_audit", {})
-    verdicts = ["agree", "disagree", "ambiguous", "ill_posed", "unparsed", "not_computable"]
+    verdicts = ["agree", "disagree", "ambiguous", "ill_posed", "incomplete", "unparsed", "not_computable"]
     lines = ["## Data: audit of the published labels and the verified splits", ""]
     lines.append("Published items re-derived by the exact solvers (train + eval):")
     lines += ["", "| category | " + " | ".join(verdicts) + " | agreement |", "|---" * (len(verdicts) + 2) + "|"]
@@ -168,6 +203,26 @@ def table3_section(runs: list[RunData], many: bool) -> tuple[list[str], dict]:
     return lines + [""], {"per_category": per_category, "reference": reference}
 
 
+def other_evals_section(runs: list[RunData], many: bool) -> list[str]:
+    """Evaluations on any other data (a plain `recon eval` run), with failed requests shown apart."""
+    entries = [(run, e) for run in runs for e in run.evals if e["dataset"] not in ("recon-eval", "verified")]
+    if not entries:
+        return []
+    lines = [
+        "## Other evaluations",
+        "",
+        "| model | data | items | accuracy % [95% CI] (failed requests count as wrong) | accuracy % over answered items | failed requests |",
+        "|---|---|---:|---|---:|---:|",
+    ]
+    for run, e in entries:
+        o = e["results"]["overall"]
+        lines.append(
+            f"| {_label(run, e['model'], many)} | {_code(e['dataset'])} | {o['n_items']} | {_pct(o['accuracy'])}{_ci(o)} | "
+            f"{_pct(o.get('accuracy_answered'))} | {o.get('n_errors', 0)} of {o['n_samples']} |"
+        )
+    return lines + [""]
+
+
 def category_section(per_category: dict[str, dict[str, float | None]], reference: dict) -> list[str]:
     if not per_category:
         return []
@@ -209,22 +264,20 @@ def table4_section(runs: list[RunData], many: bool) -> tuple[list[str], dict]:
 
 
 def table5_section(runs: list[RunData], many: bool) -> list[str]:
-    entries = [(run, e) for run in runs for e in run.arena]
+    """The paper's Table 5 (games × models, win rate vs the LLM opponent, NRA and completion beside it),
+    then the same layout against each other opponent (`recon.games.arena.metrics.table5`)."""
+    from recon.games.arena.metrics import table5
+
+    entries = [(_label(run, e["model"], many), e["results"]) for run in runs for e in run.arena]
     if not entries:
         return []
-    lines = ["## Arena (the paper's Table 5): win rate % / NRA by opponent", ""]
-    opponents = sorted({o for _, e in entries for o in e["results"]["summary"][e["results"]["player"]]})
-    lines.append("| model | game | " + " | ".join(f"vs {o}" for o in opponents) + " |")
-    lines.append("|---" * (len(opponents) + 2) + "|")
-    for run, e in entries:
-        summary = e["results"]["summary"][e["results"]["player"]]
-        for game in e["results"]["games"] + ["overall"]:
-            cells = []
-            for o in opponents:
-                row = summary.get(o, {}).get("games", {}).get(game) if game != "overall" else summary.get(o, {}).get("overall")
-                cells.append("—" if not row else f"{_pct(row['win_rate']['estimate'], 0)} / {row['nra']['estimate']:+.2f}")
-            lines.append(f"| {_label(run, e['model'], many)} | {'**overall**' if game == 'overall' else game} | " + " | ".join(cells) + " |")
-    return lines + [""]
+    first = entries[0][1]
+    opponents = [a["name"] for a in first["agents"][1:]]
+    opponents.sort(key=lambda name: next(a["kind"] != "LLMAgent" for a in first["agents"] if a["name"] == name))
+    lines = ["## Arena (the paper's Table 5)", ""]
+    for opponent in opponents:
+        lines += [table5(entries, opponent), ""]
+    return lines
 
 
 def _records(entries: list[dict], model: str, filename: str) -> Iterator[tuple[dict, dict]]:
@@ -297,7 +350,11 @@ def build_report(run_dirs: list[Path], out_dir: Path, tagger: BehaviourTagger | 
     tagger = tagger or BehaviourTagger()
     lines = ["# Recon report", ""]
     for run in runs:
-        preset = run.pipeline.get("preset", {})
+        preset = run.pipeline.get("preset")
+        if preset is None:
+            models = ", ".join(f"`{e['model']}`" for e in run.evals + run.selfplay + run.arena)
+            lines.append(f"Run `{run.name}`: one {run_kind(run.root)} run of {models}.")
+            continue
         lines.append(f"Run `{run.name}`: preset `{preset.get('name')}`, model `{preset.get('model')}`, think `{preset.get('think')}`, "
                      f"seed {preset.get('seed')}, {run.pipeline.get('seconds', 0) / 60:.1f} min of stages in its last invocation.")
     lines.append("")
@@ -306,6 +363,7 @@ def build_report(run_dirs: list[Path], out_dir: Path, tagger: BehaviourTagger | 
         lines += audit_section(run)
     t3, acc = table3_section(runs, many)
     lines += t3
+    lines += other_evals_section(runs, many)
     lines += category_section(acc["per_category"], acc["reference"])
     bars = plot_grouped_bars(acc["per_category"], out_dir / "accuracy_by_category.png", "Verified-eval accuracy by category and stage",
                              "accuracy (%)", "category", reference=acc["reference"])
@@ -339,8 +397,9 @@ def build_report(run_dirs: list[Path], out_dir: Path, tagger: BehaviourTagger | 
 
 def _html(markdown_text: str, folder: Path) -> str:
     """Self-contained HTML: the markdown rendered, figures inlined as data URIs (only files inside `folder`)."""
-    import markdown
+    from recon.errors import require
 
+    markdown = require("markdown", "report", "the HTML report")
     body = markdown.markdown(markdown_text, extensions=["tables"])
     root = folder.resolve()
 

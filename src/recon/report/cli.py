@@ -8,11 +8,11 @@ from typing import List, Optional
 import typer
 
 def command(
-    run_dirs: List[Path] = typer.Argument(..., help="Pipeline run folders (each holds pipeline.json)."),
+    run_dirs: List[Path] = typer.Argument(..., help="Run folders of recon pipeline, recon eval or recon games (each holds run.json)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: RUN_DIR/report for one run)."),
     tags: Optional[Path] = typer.Option(None, "--tags", help="YAML mapping behaviour tag → list of regexes."),
 ) -> None:
-    """Write the report (markdown, HTML, PNG figures) for one or more pipeline runs: Tables 3–5,
+    """Write the report (markdown, HTML, PNG figures) for one or more runs (pipeline, eval, games): Tables 3–5,
     per-category accuracy, training curves, equilibrium rates and reasoning behaviour."""
     from recon.report.behaviour import BehaviourTagger
     from recon.report.build import build_report

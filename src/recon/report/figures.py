@@ -15,7 +15,9 @@ GRPO_PANELS: list[tuple[str, str, str]] = [
 
 
 def _pyplot():
-    import matplotlib
+    from recon.errors import require
+
+    matplotlib = require("matplotlib", "report", "the report's figures")
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -7,23 +7,20 @@ import random
 from pathlib import Path
 from typing import Any, Sequence
 
-from recon.data.problem import Problem, iter_jsonl, read_problems
+from recon.data.problem import Problem, iter_jsonl
+from recon.data.registry import published_split
+from recon.errors import UserError
 
-PUBLISHED_SPLITS = ("train", "eval", "sft_cot")
 # Columns the GRPO reward needs beside `prompt`; `id` lets tests and logs trace a row back.
 GRPO_COLUMNS = ("prompt", "gold", "answer_type", "choices", "id")
 
 
 def load_problems(source: str, data_dir: str | None = None) -> list[Problem]:
-    """A published split by name or a problems JSONL file."""
-    if source in PUBLISHED_SPLITS:
-        from recon.data.published import load_split
+    """A dataset by its registry name (`recon-train`/`train`, `recon-sft-cot`/`sft_cot`, `verified:DIR`,
+    a JSONL path; see `recon.data.registry`), the `train` part of a verified folder."""
+    from recon.data.registry import load_problems as load_named
 
-        return load_split(source, data_dir)
-    path = Path(source)
-    if not path.is_file():
-        raise FileNotFoundError(f"dataset {source!r} is neither a published split {PUBLISHED_SPLITS} nor a file")
-    return read_problems(path)
+    return load_named(source, part="train", data_dir=data_dir)
 
 
 def _worked_solution(problem: Problem) -> str | None:
@@ -38,15 +35,15 @@ def sft_rows(source: str, data_dir: str | None = None) -> list[dict[str, Any]]:
     - a JSONL of `{"prompt", "completion"}` rows (strings or message lists), kept as they are;
     - a problems JSONL whose rows carry a worked solution in `meta["solution"]` (or `meta["response"]`)."""
     path = Path(source)
-    if source not in PUBLISHED_SPLITS and path.is_file():
+    if published_split(source) is None and path.is_file():
         first = next(iter_jsonl(path), None)
         if first is None:
-            raise ValueError(f"{path} is empty")
+            raise UserError(f"dataset {source!r} is empty")
         if "completion" in first:
             rows = []
             for lineno, row in enumerate(iter_jsonl(path), 1):
                 if "prompt" not in row or "completion" not in row:
-                    raise ValueError(f"{path}: row {lineno} needs both `prompt` and `completion`")
+                    raise UserError(f"{path}: row {lineno} needs both `prompt` and `completion`")
                 rows.append({"prompt": row["prompt"], "completion": row["completion"]})
             return rows
     problems = load_problems(source, data_dir)
@@ -56,7 +53,7 @@ def sft_rows(source: str, data_dir: str | None = None) -> list[dict[str, Any]]:
         if (solution := _worked_solution(p)) is not None
     ]
     if not rows:
-        raise ValueError(
+        raise UserError(
             f"dataset {source!r} has no worked solutions (meta.solution / meta.response) to fine-tune on; "
             "use `sft_cot`, a prompt/completion JSONL, or generated problems with solutions"
         )

@@ -12,10 +12,10 @@ from typing import Sequence
 from recon.training.args import batch_plan, print_plan
 from recon.data.problem import even_slice
 from recon.training.data import OptionReshuffler, epoch_callback, grpo_dataset, load_problems
-from recon.training.model import load_policy
+from recon.training.model import load_policy, server_model
 from recon.training.generation import install_answer_stop
 from recon.training.rewards import make_reward_funcs
-from recon.training.run import heldout_callbacks, main_for, train_and_save
+from recon.training.run import attach_trainer, heldout_callbacks, main_for, train_and_save
 
 
 def build_grpo_trainer(script, config, model_cfg):
@@ -31,9 +31,9 @@ def build_grpo_trainer(script, config, model_cfg):
             *batch_plan("grpo", config, len(problems)),
         ]
     )
+    callbacks = heldout_callbacks(script, config)  # refuses a held-out budget before the model loads
     model, tokenizer, peft_config, described = load_policy(script, model_cfg, config)
     print_plan([f"model: {described}"])
-    callbacks = heldout_callbacks(script, config)
     if script.reshuffle_options:
         reshuffler = OptionReshuffler(problems, seed=config.seed)
         dataset = reshuffler.dataset
@@ -49,13 +49,19 @@ def build_grpo_trainer(script, config, model_cfg):
         peft_config=peft_config,
         callbacks=callbacks,
     )
+    attach_trainer(callbacks, trainer)
     if script.stop_at_answer and not config.use_vllm:
         install_answer_stop(trainer.model, tokenizer, script.think)
     return trainer
 
 
 def run_grpo(script, config, model_cfg) -> dict:
-    """Train (resuming when a checkpoint exists), save the final model to output_dir; returns a summary."""
+    """Train (resuming when a checkpoint exists), save the final model to output_dir; returns a summary.
+    With `prepare_only`, only write the model a vLLM server must load (the merged SFT init) and return it."""
+    if script.prepare_only:
+        path = server_model(script, model_cfg, config)
+        print_plan([f"server model: {path}"])
+        return {"server_model": path}
     return train_and_save(build_grpo_trainer(script, config, model_cfg), script, config)
 
 

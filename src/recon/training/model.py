@@ -8,11 +8,15 @@ from typing import Any
 from recon.inference.models import ResolvedModel, merge_adapter, resolve_model
 
 
-def _dtype(name: str | None) -> Any:
+def _dtype(name: str | None, config) -> Any:
+    """A torch dtype; `auto` is chosen from the hardware (`recon.inference.hf.auto_dtype`): bfloat16 on CUDA
+    and on CPUs with native bf16, float32 elsewhere."""
     import torch
 
     if name in (None, "auto"):
-        return "auto"
+        from recon.inference.hf import auto_dtype
+
+        name = auto_dtype("cpu" if config.use_cpu or not torch.cuda.is_available() else "cuda")
     value = getattr(torch, name, None)
     if not isinstance(value, torch.dtype):
         raise SystemExit(f"unknown dtype {name!r} (use auto, float32, bfloat16 or float16)")
@@ -33,7 +37,7 @@ def _load_causal_lm(path: str, model_cfg, config):
     from transformers import AutoModelForCausalLM
 
     kwargs = dict(config.model_init_kwargs or {})
-    kwargs.setdefault("dtype", _dtype(model_cfg.dtype))
+    kwargs.setdefault("dtype", _dtype(model_cfg.dtype, config))
     kwargs.setdefault("revision", model_cfg.model_revision)
     kwargs.setdefault("trust_remote_code", config.trust_remote_code)
     if model_cfg.attn_implementation:
@@ -53,6 +57,16 @@ def merged_init(source: ResolvedModel, model_cfg, config, output_dir: str) -> st
             source, out=Path(output_dir).resolve() / "init-merged", load_base=lambda path: _load_causal_lm(path, model_cfg, config)
         )
     return str(target)
+
+
+def server_model(script, model_cfg, config) -> str:
+    """The model a `trl vllm-serve` server must load for this GRPO run: the merged SFT init (written once
+    under output_dir/init-merged) when starting from an adapter with `adapter_mode=merge`, else the base
+    (TRL pushes merged LoRA weights into the server as it trains)."""
+    source = resolve_model(model_cfg.model_name_or_path)
+    if source.adapter_path is None or script.adapter_mode != "merge":
+        return str(source.hf_path)
+    return merged_init(source, model_cfg, config, config.output_dir)
 
 
 def load_policy(script, model_cfg, config):

@@ -8,17 +8,18 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from recon.training.args import BatchConfigError, last_checkpoint, parse_args, print_plan
+from recon.errors import UserError
+from recon.training.args import BatchConfigError, last_checkpoint, parse_args, print_plan, world_size
 
 
 def main_for(kind: str, run: Callable, argv: Sequence[str]) -> dict:
-    """Parse the recipe and overrides, then run; a batch configuration that cannot work exits with
-    status 2 and says why, before any model is loaded."""
+    """Parse the recipe and overrides, then run; a user error (a batch configuration that cannot work,
+    a bad field, a bad dataset) exits with status 2 and says why, before any model is loaded."""
     try:
         script, config, model_cfg = parse_args(kind, argv)
         return run(script, config, model_cfg)
-    except BatchConfigError as exc:
-        print(f"[recon.train] {exc}", file=sys.stderr, flush=True)
+    except UserError as exc:
+        print(f"[recon.train] error: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
 
 
@@ -63,16 +64,50 @@ def train_and_save(trainer, script, config) -> dict:
     return summary
 
 
-def heldout_callbacks(script, config) -> list:
-    """[a callback evaluating every saved checkpoint on a fixed held-out slice], or [] when heldout_size is 0."""
+# A pessimistic transformers decode step (7B model, batch 8, one GPU), used only to refuse held-out budgets
+# that the other processes could not wait out inside `ddp_timeout`.
+HF_DECODE_STEP_S = 0.1
+HELDOUT_HF_BATCH = 8
+
+
+def heldout_callbacks(script, config, processes: int | None = None) -> list:
+    """[a callback evaluating every save on a fixed held-out slice], or [] when heldout_size is 0.
+
+    GRPO with vLLM evaluates through the trainer's own vLLM (every process its share of the items, weights
+    synced first); otherwise the main process evaluates the saved checkpoint with transformers while the
+    others wait, so a budget that could outlast `ddp_timeout` on several processes is refused here."""
     if script.heldout_size <= 0:
         return []
     from recon.data.problem import even_slice
     from recon.training.data import load_problems
 
-    problems = even_slice(load_problems(script.heldout_split, script.data_dir), script.heldout_size)
     max_tokens = script.heldout_max_tokens or getattr(config, "max_completion_length", None) or 512
+    if not getattr(config, "use_vllm", False):
+        check_heldout_budget(script.heldout_size, max_tokens, config.ddp_timeout, processes or world_size())
+    problems = even_slice(load_problems(script.heldout_split, script.data_dir), script.heldout_size)
+    if getattr(config, "use_vllm", False):
+        return [TrainerVLLMHeldout(problems, script.think, max_tokens, config.output_dir).as_callback()]
     return [heldout_eval_callback(problems, script.think, max_tokens, config.output_dir)]
+
+
+def check_heldout_budget(items: int, max_tokens: int, timeout_s: float, processes: int) -> None:
+    """Refuse a transformers held-out evaluation that could keep the other processes waiting past `timeout_s`."""
+    if processes <= 1:
+        return
+    worst = -(-items // HELDOUT_HF_BATCH) * max_tokens * HF_DECODE_STEP_S
+    if worst > timeout_s / 2:
+        raise BatchConfigError(
+            f"refusing to launch: held-out evaluation of {items} items × {max_tokens} tokens with transformers on the "
+            f"main process may take ~{worst / 60:.0f} min while {processes - 1} other processes wait (ddp_timeout "
+            f"{timeout_s:.0f} s); lower heldout_size or heldout_max_tokens, raise ddp_timeout, or generate with vLLM (GRPO)"
+        )
+
+
+def _write_heldout(output_dir: str, step: int, out: Path, checkpoint: str, result: dict) -> None:
+    line = {"step": step, "checkpoint": checkpoint, "results": str(out), **result}
+    with (Path(output_dir) / "heldout" / "summary.jsonl").open("a") as fh:
+        fh.write(json.dumps(line) + "\n")
+    print_plan([f"held-out eval at step {step}: {json.dumps(result)}"])
 
 
 def heldout_eval_callback(problems, think: str, max_tokens: int, output_dir: str):
@@ -90,37 +125,118 @@ def heldout_eval_callback(problems, think: str, max_tokens: int, output_dir: str
                 return
             out = Path(output_dir) / "heldout" / name
             result = evaluate_checkpoint(checkpoint, problems, think, max_tokens, out)
-            line = {"step": state.global_step, "checkpoint": str(checkpoint), "results": str(out), **result}
-            with (Path(output_dir) / "heldout" / "summary.jsonl").open("a") as fh:
-                fh.write(json.dumps(line) + "\n")
-            print_plan([f"held-out eval at step {state.global_step}: {json.dumps(result)}"])
+            _write_heldout(output_dir, state.global_step, out, str(checkpoint), result)
 
     return HeldoutEval()
+
+
+class TrainerVLLMHeldout:
+    """Greedy held-out evaluation at every save through the GRPO trainer's own vLLM (colocated engines or the
+    server): the current weights are pushed to vLLM first, every process generates its share of the items,
+    and the main process grades them with the evaluator (`output_dir/heldout/checkpoint-N/`). A
+    TrainerCallback (`as_callback`); `attach` the trainer after building it."""
+
+    def __init__(self, problems, think: str, max_tokens: int, output_dir: str):
+        self.problems, self.think, self.max_tokens, self.output_dir = list(problems), think, max_tokens, output_dir
+        self.trainer = None
+
+    def attach(self, trainer) -> None:
+        self.trainer = trainer
+
+    def as_callback(self):
+        from transformers import TrainerCallback
+
+        heldout = self
+
+        class VLLMHeldoutEval(TrainerCallback):
+            def __init__(self):
+                self.heldout = heldout
+
+            def on_save(self, args, state, control, **kwargs):
+                heldout.on_save(state)
+
+        return VLLMHeldoutEval()
+
+    def on_save(self, state) -> None:
+        from recon.inference import ScriptedBackend
+
+        texts = self.generate_all()
+        if not state.is_world_process_zero:
+            return
+        by_prompt = {json.dumps(p.messages): text for p, text in zip(self.problems, texts)}
+        backend = ScriptedBackend(lambda messages: by_prompt[json.dumps(messages)], revision=f"step-{state.global_step}")
+        name = f"checkpoint-{state.global_step}"
+        out = Path(self.output_dir) / "heldout" / name
+        result = _evaluate(backend, self.problems, self.think, self.max_tokens, out, name, "trainer-vllm")
+        _write_heldout(self.output_dir, state.global_step, out, str(Path(self.output_dir) / name), result)
+
+    def shares(self, rank: int, world: int) -> tuple[list[int], list[int]]:
+        """(this process's item indices, the same padded to an equal share, so server-mode collectives line up)."""
+        share = -(-len(self.problems) // world)
+        mine = list(range(len(self.problems)))[rank * share : (rank + 1) * share]
+        return mine, mine + [0] * (share - len(mine))
+
+    def generate_all(self) -> list[str]:
+        """Greedy completions of every held-out problem, in order (a collective: every process calls it)."""
+        from accelerate.utils import gather_object
+
+        from recon.inference.vllm_backend import single_bos
+
+        trainer = self.trainer
+        tokenizer = trainer.processing_class
+        mine, padded = self.shares(trainer.accelerator.process_index, trainer.accelerator.num_processes)
+        prompts = [
+            single_bos(
+                tokenizer(
+                    tokenizer.apply_chat_template(self.problems[i].messages, tokenize=False, add_generation_prompt=True),
+                    add_special_tokens=False,
+                )["input_ids"],
+                tokenizer.bos_token_id,
+            )
+            for i in padded
+        ]
+        generation = trainer.vllm_generation
+        if trainer.state.global_step != getattr(trainer, "_last_loaded_step", None):
+            generation.sync_weights()  # as TRL does before generating: vLLM gets the weights just saved
+            trainer._last_loaded_step = trainer.state.global_step
+        greedy = {"temperature": 0.0, "top_p": 1.0, "top_k": 0, "min_p": 0.0, "repetition_penalty": 1.0,
+                  "max_completion_length": self.max_tokens}  # fmt: skip
+        saved = {key: getattr(generation, key) for key in greedy}
+        try:
+            for key, value in greedy.items():
+                setattr(generation, key, value)
+            _, completion_ids, _, _ = generation.generate(prompts, None, num_generations=1)
+        finally:
+            for key, value in saved.items():
+                setattr(generation, key, value)
+        done = [(i, tokenizer.decode(ids, skip_special_tokens=True)) for i, ids in zip(mine, completion_ids)]
+        return [text for _, text in sorted(dict(gather_object(done)).items())]
+
+
+def attach_trainer(callbacks: list, trainer) -> None:
+    """Give callbacks that generate through the trainer (the vLLM held-out evaluation) their trainer."""
+    for callback in callbacks:
+        if isinstance(getattr(callback, "heldout", None), TrainerVLLMHeldout):
+            callback.heldout.attach(trainer)
 
 
 def evaluate_checkpoint(checkpoint: Path, problems, think: str, max_tokens: int, out_dir: Path) -> dict:
     """Greedy evaluation of a saved checkpoint on `problems` with the transformers backend (the
     evaluator's own run folder: samples, results JSON and markdown); returns the headline numbers."""
-    import gc
-
-    import torch
-
-    from recon.evaluation import EvalConfig, evaluate
     from recon.inference import load_backend
+    from recon.inference.base import closing_backend
 
-    backend = load_backend("hf", model=str(checkpoint), batch_size=8)
+    with closing_backend(load_backend("hf", model=str(checkpoint), batch_size=HELDOUT_HF_BATCH)) as backend:
+        return _evaluate(backend, problems, think, max_tokens, out_dir, checkpoint.name, "hf")
+
+
+def _evaluate(backend, problems, think: str, max_tokens: int, out_dir: Path, label: str, backend_name: str) -> dict:
+    from recon.evaluation import EvalConfig, evaluate
+
     config = EvalConfig(
-        model=str(checkpoint), backend="hf", data="heldout", max_tokens=max_tokens, think=think,
-        temperature=0.0, label=checkpoint.name,
-    )  # fmt: skip
-    try:
-        results = evaluate(backend, list(problems), config, out_dir, show_progress=False)
-    finally:
-        del backend
-        gc.collect()
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    return headline(results)
+        model=label, backend=backend_name, data="heldout", max_tokens=max_tokens, think=think, temperature=0.0, label=label
+    )
+    return headline(evaluate(backend, list(problems), config, out_dir, show_progress=False))
 
 
 def headline(results: dict) -> dict:

@@ -25,6 +25,7 @@ def build_sft_trainer(script, config, model_cfg):
     print_plan([f"SFT data: {script.dataset} ({len(rows)} examples)", *batch_plan("sft", config, len(rows))])
     if config.completion_only_loss is False:
         print_plan(["warning: completion_only_loss is False, the prompt tokens are trained on too"])
+    callbacks = heldout_callbacks(script, config)  # refuses a held-out budget before the model loads
     model, tokenizer, peft_config, described = load_policy(script, model_cfg, config)
     print_plan([f"model: {described}"])
     return SFTTrainer(
@@ -33,7 +34,7 @@ def build_sft_trainer(script, config, model_cfg):
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=heldout_callbacks(script, config),
+        callbacks=callbacks,
     )
 
 

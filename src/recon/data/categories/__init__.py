@@ -9,7 +9,7 @@ from typing import Any, Callable, Literal
 
 from recon.data.problem import Problem
 
-Verdict = Literal["agree", "disagree", "ambiguous", "ill_posed", "unparsed", "not_computable"]
+Verdict = Literal["agree", "disagree", "ambiguous", "ill_posed", "incomplete", "unparsed", "not_computable"]
 
 
 @dataclass(frozen=True)
@@ -46,4 +46,4 @@ def register(spec: CategorySpec) -> CategorySpec:
 
 
 # Every spec module registers its categories on import, so CATEGORY_SPECS is complete.
-from recon.data.categories import behavioral, games, markets, uncomputable  # noqa: E402,F401
+from recon.data.categories import behavioral, matrix, sequential, repeated, markets, uncomputable  # noqa: E402,F401,I001

@@ -359,7 +359,7 @@ def generate_certainty_effect(rng: random.Random, difficulty: int) -> Problem:
     x = c + rng.randrange(5, 300) * 10
     p = Fraction(rng.randrange(50, 99), 100)
     r = Fraction(rng.choice([5, 10, 20, 25, 40, 50]), 100)
-    chose_certain = rng.random() < 0.6
+    chose_certain = rng.random() < 0.5
     safe, risky_name = rng.choice(_ASSETS), rng.choice(_RISKY)
     name = rng.choice(_CE_NAMES)
     choice = f"the sure ${c}" if chose_certain else f"the {_pct(p)}% chance of ${x}"
@@ -371,8 +371,8 @@ def generate_certainty_effect(rng: random.Random, difficulty: int) -> Problem:
     text_risky = _lottery_text(x, r * p)
     pick, _ = decision.eu_consistent_choice(Fraction(c), decision.Lottery(Fraction(x), p), chose_certain, safe_new, risky_new)
     correct, wrong = (text_safe, [text_risky]) if pick == "a" else (text_risky, [text_safe])
-    if difficulty >= 2:
-        wrong.append(_lottery_text(c, r / 2))  # dominated by the safe prospect
+    if difficulty >= 2:  # a prospect dominated by the safe or by the risky one (either may be the answer)
+        wrong.append(_lottery_text(c, r / 2) if rng.random() < 0.5 else _lottery_text(x, r * p / 2))
     options, gold = place_options(rng, correct, wrong)
     steps = [
         f"Earlier: sure ${c} versus ${x} with probability {_pct(p)}%. Choosing {choice} means "
@@ -503,6 +503,14 @@ def audit_condorcet_criterion(problem: Problem) -> AuditResult:
         return unparsed(f"cannot map option {mapped.index(None) + 1} to a candidate or 'no winner'")
     candidates = sorted(set(candidates) | {m for m in mapped if m != "none"})
     winner = social_choice.condorcet_winner(ballots, candidates)
+    partial = [r for _, r in ballots if set(r) != set(candidates)]
+    if partial:  # a ballot silent on a candidate: does the winner depend on how that silence counts?
+        both_ranked = {(a, b): sum(n for n, r in ballots if a in r and b in r and r.index(a) < r.index(b))
+                       for a in candidates for b in candidates if a != b}
+        strict = next((a for a in candidates if all(both_ranked[(a, b)] > both_ranked[(b, a)] for b in candidates if b != a)), None)
+        if strict != winner:
+            return AuditResult("incomplete", None, f"ballots such as {' > '.join(partial[0])} leave candidates unranked: the winner is "
+                               f"{winner or 'none'} with unranked candidates last, {strict or 'none'} counting only ranked pairs")
     support = social_choice.pairwise_support(ballots, candidates)
     correct = [i for i, m in enumerate(mapped) if m == (winner or "none")]
     if winner:
@@ -534,16 +542,25 @@ _CONDORCET_TEMPLATES = [
 _NO_WINNER_TEXTS = ["There is no Condorcet winner", "No option beats every other one pairwise"]
 
 
+def _ranked_pairs_winner(ballots: list[tuple[int, tuple[str, ...]]], candidates: list[str]) -> str | None:
+    """The Condorcet winner when a ballot counts only for pairs it ranks both of."""
+    support = {(a, b): sum(n for n, r in ballots if a in r and b in r and r.index(a) < r.index(b)) for a in candidates for b in candidates}
+    return next((a for a in candidates if all(support[(a, b)] > support[(b, a)] for b in candidates if b != a)), None)
+
+
 def generate_condorcet_criterion(rng: random.Random, difficulty: int) -> Problem:
     m = min(3 + max(difficulty, 1) - 1, 6)
     candidates = rng.sample("ABCDEFGHJKLMNPRSTUVWXYZ", m)
     partial = difficulty >= 2
-    ballots = []
-    for _ in range(rng.randint(3, 3 + m)):
-        ranking = rng.sample(candidates, m)
-        if partial and rng.random() < 0.5:
-            ranking = ranking[: rng.randint(1, m - 1)]
-        ballots.append((rng.randint(2, 60), tuple(ranking)))
+    while True:  # partial ballots: only profiles whose winner does not depend on how unranked options count
+        ballots = []
+        for _ in range(rng.randint(3, 3 + m)):
+            ranking = rng.sample(candidates, m)
+            if partial and rng.random() < 0.5:
+                ranking = ranking[: rng.randint(1, m - 1)]
+            ballots.append((rng.randint(2, 60), tuple(ranking)))
+        if not partial or social_choice.condorcet_winner(ballots, candidates) == _ranked_pairs_winner(ballots, candidates):
+            break
     election, label = rng.choice(_ELECTIONS)
     names = [label.format(c=c) for c in candidates]
     ballot_text = "\n".join(f"- {n} voters ranked {' > '.join(r)}" for n, r in ballots)

@@ -169,3 +169,21 @@ def not_computable(reason: str):
         return AuditResult("not_computable", None, reason)
 
     return audit
+
+
+# Generators retry until the solver confirms a well-formed item; this many tries is plenty.
+MAX_TRIES = 500
+
+
+class ParseError(ValueError):
+    """A published item whose numbers the parser cannot read."""
+
+
+def incomplete(reason: str) -> AuditResult:
+    """The verdict for an item whose text lacks the numbers its question needs."""
+    return AuditResult("incomplete", None, reason)
+
+
+def decimals(x: Fraction, places: int = 2) -> str:
+    """A payoff with a fixed number of decimals (exact numbers are drawn on that grid)."""
+    return f"{float(x):.{places}f}"

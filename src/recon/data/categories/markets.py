@@ -1,7 +1,8 @@
 """New categories beyond the paper (its future work), generated only: cournot, stackelberg,
 bertrand, bargaining, market_equilibrium, tax_incidence. Numbers are drawn so the answers are
 exact; distractors are the classic mistakes (monopoly or competitive quantity, a 50/50 split, a
-swapped formula), each checked to differ from the solver's answer."""
+swapped formula) and perturbations of the answer, each checked to differ from it, drawn so that the
+answer's numeric rank among the options is uniform (`recon data shortcuts` checks it)."""
 
 from __future__ import annotations
 
@@ -31,25 +32,45 @@ def _money(x: Fraction) -> str:
     return f"${fmt(x)}"
 
 
+def _places(text: str) -> int:
+    """Decimal places of a rendered number (0 for an integer)."""
+    match = re.search(r"\.(\d+)", text)
+    return len(match.group(1)) if match else 0
+
+
 def numeric_options(
     rng: random.Random, correct: Fraction, mistakes: Sequence[Fraction], render: Callable[[Fraction], str], n: int = N_OPTIONS
 ) -> tuple[list[str], int]:
-    """The correct value and n−1 distinct wrong values (the named mistakes first, then nearby
-    perturbations), rendered and shuffled with the gold at a uniform position."""
+    """The correct value and n−1 distinct positive wrong values, rendered like the correct one (same
+    decimal places), shuffled with the gold at a uniform position. The rank of the correct value
+    among the options is drawn uniformly too, so neither position nor numeric order carries the
+    answer: the named mistakes on the needed side come first, then perturbations of the answer."""
     correct_text = render(correct)
-    wrong: list[str] = []
-    for m in list(mistakes):
-        text = render(m)
-        if m != correct and text != correct_text and text not in wrong and m >= 0 and "/" not in text:
-            wrong.append(text)
-    wrong = wrong[: n - 1]
-    step = 1
-    while len(wrong) < n - 1:
-        for m in (correct * (10 + step) / 10, correct * (10 - step) / 10, correct + step):
-            text = render(m)
-            if len(wrong) < n - 1 and m > 0 and text != correct_text and text not in wrong and "/" not in text:
-                wrong.append(text)
-        step += 1
+    places = _places(correct_text)
+    scale = Fraction(10) ** places
+
+    def rounded(x: Fraction) -> Fraction:
+        return Fraction(round(x * scale)) / scale
+
+    below_wanted = rng.randrange(n)
+    wanted = {"below": below_wanted, "above": n - 1 - below_wanted}
+    sides: dict[str, list[Fraction]] = {"below": [], "above": []}
+    pool = [rounded(m) for m in mistakes]
+    rng.shuffle(pool)
+    step = max(abs(correct), Fraction(1)) / 10
+    for k in range(1, 60):  # perturbations of growing size, each on a random side
+        pool.append(rounded(correct + rng.choice([-1, 1]) * step * k * Fraction(rng.randint(8, 12), 10)))
+    for m in pool:
+        side = "below" if m < correct else "above"
+        if m > 0 and m != correct and len(sides[side]) < wanted[side] and m not in sides[side] and _places(render(m)) == places:
+            sides[side].append(m)
+    while len(sides["below"]) + len(sides["above"]) < n - 1:  # too close to 0 for enough positive values below
+        top = max(sides["above"] + [correct])
+        m = max(rounded(top + step * Fraction(rng.randint(5, 15), 10)), top + 1 / scale)
+        while _places(render(m)) != places:  # 12.5 → 13.5, not 13: no option stands out by its length
+            m += 1 / scale
+        sides["above"].append(m)
+    wrong = [render(m) for m in sides["below"] + sides["above"]]
     return place_options(rng, correct_text, wrong)
 
 
@@ -192,7 +213,7 @@ def generate_bertrand(rng: random.Random, difficulty: int) -> Problem:
         c2 = c1 + 1
     eq = markets.bertrand(inverse_a, inverse_b, [c1, c2])
     firm1, firm2 = _pick_firms(rng, 2)
-    ask = rng.choice(list(_BERTRAND_ASKS))
+    ask = rng.choice(list(_BERTRAND_ASKS)) if asymmetric else "price"  # equal costs: the profit is always 0
     mono = markets.monopoly(inverse_a, inverse_b, c1)  # firm 1 alone: its unconstrained price and profit
     mono_price = mono.price
     cournot_price = markets.cournot(inverse_a, inverse_b, [c1, c2]).price

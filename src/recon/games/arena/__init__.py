@@ -10,7 +10,7 @@ from __future__ import annotations
 from recon.games.arena.agents import Agent, LLMAgent, MCTSAgent, RandomAgent, TitForTatAgent, make_agent
 from recon.games.arena.games import GAME_NAMES, GAMES, ArenaGame, resolve_games
 from recon.games.arena.match import play_match
-from recon.games.arena.metrics import elo_ratings, nra
+from recon.games.arena.metrics import nra, ratings, table5
 from recon.games.arena.parse import parse_action
 from recon.games.arena.runner import ArenaConfig, run_arena
 
@@ -24,11 +24,12 @@ __all__ = [
     "MCTSAgent",
     "RandomAgent",
     "TitForTatAgent",
-    "elo_ratings",
     "make_agent",
     "nra",
     "parse_action",
     "play_match",
+    "ratings",
     "resolve_games",
     "run_arena",
+    "table5",
 ]

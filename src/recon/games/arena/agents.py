@@ -2,7 +2,8 @@
 MCTS, uniform random and tit-for-tat.
 
 Agent specs (strings, as on the command line):
-`random`, `mcts` or `mcts:SIMS`, `tit_for_tat`, `llm:BACKEND:MODEL`, `cot:BACKEND:MODEL`.
+`random`, `mcts` or `mcts:SIMS`, `tit_for_tat`, `llm:BACKEND:MODEL[@URL]`, `cot:BACKEND:MODEL[@URL]`
+(`@URL` is the server's base URL, e.g. `llm:openai:gpt-4o-mini@https://api.openai.com/v1`).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recon.games.arena.games import MAX_LISTED_ACTIONS, ArenaGame
+from recon.games.arena.games import MAX_LISTED_ACTIONS, SYSTEM_PROMPT, ArenaGame
 
+# GTBench's PromptAgent step prompt (its typo "an legal" corrected).
 PROMPT_INSTRUCTION = (
-    "Choose the legal action that gives you the best advantage. Answer without explanation, in the format "
-    "`Action: <one legal action>` (for example `Action: {example}`).\n\nAction:"
+    "You must choose a legal action to set up advantages.\n\nYour output must be in the following format:\n\n"
+    "Action:\nYour action wrapped with <>, e.g., {example}\n\nPlease return your answer without explanation!"
 )
 COT_INSTRUCTION = (
     "First think step by step about the state and what your opponent may do. Then end your reply with a "
@@ -36,6 +38,10 @@ class Agent:
 
     def choose(self, arena_game: ArenaGame, state, player: int, rng: np.random.RandomState, history: list) -> int:
         raise NotImplementedError
+
+    def policy(self, arena_game: ArenaGame) -> str:
+        """The name of what this agent actually plays in `arena_game` (its own name unless it stands in)."""
+        return self.name
 
     def describe(self) -> dict:
         return {"name": self.name, "kind": type(self).__name__, "note": self.note}
@@ -89,6 +95,9 @@ class MCTSAgent(Agent):
         evaluator = mcts.RandomRolloutEvaluator(n_rollouts=self.rollouts, random_state=rs)
         self._bot = mcts.MCTSBot(game, self.uct_c, self.simulations, evaluator, random_state=rs)
 
+    def policy(self, arena_game):
+        return self._fallback.name if arena_game.name == "iterated_prisoners_dilemma" else self.name
+
     def choose(self, arena_game, state, player, rng, history):
         if state.is_simultaneous_node():
             return self._fallback.choose(arena_game, state, player, rng, history)
@@ -120,7 +129,10 @@ class Turn:
 
 
 class LLMAgent(Agent):
-    """Asks a chat model for a move. `cot=True` asks it to reason first (GTBench's CoT agent)."""
+    """Asks a chat model for a move, as GTBench's PromptAgent does: its system prompt, then the rules,
+    state and legal actions with the step instruction in one user message. `cot=True` asks it to reason
+    first (GTBench's CoT agent). With `params.prefill_think` the model thinks, and only the text after
+    `</think>` is read."""
 
     is_llm = True
 
@@ -130,7 +142,16 @@ class LLMAgent(Agent):
         self.backend, self.cot = backend, cot
         model = backend.describe().get("model", getattr(backend, "name", "llm"))
         self.name = name or f"{'cot' if cot else 'llm'}:{getattr(backend, 'name', 'backend')}:{model}"
-        self.params = params or SamplingParams(max_tokens=1024 if cot else 128, temperature=0.0, stop_at_answer=False)
+        self.params = params or SamplingParams(max_tokens=1024, temperature=0.0, stop_at_answer=False)
+
+    @property
+    def thinking(self) -> bool:
+        return self.params.prefill_think
+
+    def messages(self, turn: Turn) -> list[dict]:
+        """The conversation for one decision: GTBench's system prompt and the user prompt."""
+        system = " ".join(filter(None, (SYSTEM_PROMPT, turn.game.system_note)))
+        return [{"role": "system", "content": system}, {"role": "user", "content": self.prompt(turn)}]
 
     def prompt(self, turn: Turn) -> str:
         g = turn.game
@@ -157,7 +178,7 @@ class LLMAgent(Agent):
             **super().describe(),
             "cot": self.cot,
             "sampling": self.params.to_dict(),
-            "backend": {k: backend.get(k) for k in ("backend", "model", "revision")},
+            "backend": {k: backend.get(k) for k in ("backend", "model", "revision", "base_url") if k in backend},
         }
 
 
@@ -188,6 +209,11 @@ def make_agent(
             raise ValueError(f"bad LLM spec {spec!r}: use {kind}:BACKEND:MODEL")
         from recon.inference import load_backend
 
-        backend = load_backend(backend_name, model=model, **(backend_options or {}))
-        return LLMAgent(backend, name=spec, cot=kind == "cot", params=cot_params if kind == "cot" else prompt_params)
-    raise ValueError(f"unknown agent {spec!r}: use random, mcts[:SIMS], tit_for_tat, llm:BACKEND:MODEL or cot:BACKEND:MODEL")
+        model, _, url = model.partition("@")
+        options = {**(backend_options or {}), **({"base_url": url} if url else {})}
+        backend = load_backend(backend_name, model=model, **options)
+        name = f"{kind}:{backend_name}:{model}"
+        return LLMAgent(backend, name=name, cot=kind == "cot", params=cot_params if kind == "cot" else prompt_params)
+    raise ValueError(
+        f"unknown agent {spec!r}: use random, mcts[:SIMS], tit_for_tat, llm:BACKEND:MODEL[@URL] or cot:BACKEND:MODEL[@URL]"
+    )

@@ -3,7 +3,9 @@ a player, and how every OpenSpiel action is named as a tag (`<C1R2>`, `<Bet>`, `
 
 Parameters follow GTBench (Duan et al. 2024): breakthrough on 3 columns, nim with piles 1;3;5;7 and
 misère play (the player who takes the last object loses), pig to 20 points, the Python iterated
-prisoner's dilemma with its default payoffs and 1/8 stopping chance after each round.
+prisoner's dilemma with its default payoffs and 1/8 stopping chance after each round. Each game also
+states its tag grammar (strict parsing), its GTBench system-prompt note and, for general-sum games, the
+scores of an abnormal match (docs/games.md).
 """
 
 from __future__ import annotations
@@ -34,6 +36,13 @@ NIM_PILES = (1, 3, 5, 7)
 IPD_PAYOFF = {("C", "C"): (5, 5), ("C", "D"): (0, 10), ("D", "C"): (10, 0), ("D", "D"): (1, 1)}
 IPD_STOP_PROBABILITY = 0.125
 
+# GTBench's system prompt; breakthrough and liar's dice add MUST_CHOOSE_LEGAL.
+SYSTEM_PROMPT = (
+    "You are a powerful gaming agent who can make proper decisions to beat the user in gaming tasks. "
+    "You are a helpful assistant that strictly follows the user's instructions."
+)
+MUST_CHOOSE_LEGAL = "You must answer your questions by choosing one of the legal moves given by the user!"
+
 
 def action_key(text: str) -> str:
     """What a tag means regardless of spelling: lower case, letters and digits only
@@ -41,12 +50,33 @@ def action_key(text: str) -> str:
     return re.sub(r"[^0-9a-z]", "", text.casefold())
 
 
+# A tag grammar rule: a pattern the whole tag content must match (case-insensitive) and the canonical
+# label it names, given the match, the state and the player to move.
+Rule = tuple[re.Pattern, Callable]
+
+
+def _rules(*pairs: tuple[str, Callable]) -> tuple[Rule, ...]:
+    return tuple((re.compile(pattern, re.IGNORECASE), to_label) for pattern, to_label in pairs)
+
+
+def _fixed(label: str) -> Callable:
+    return lambda m, state, player: label
+
+
 @dataclass(frozen=True)
 class ArenaGame:
     """One arena game. `label(state, player, action)` names an action as a tag; `describe(state, player)`
     is what that player may see (never the opponent's private information); `show_history` adds the list
     of earlier moves to the prompt (games whose description already holds it, or where moves are
-    hidden, leave it out)."""
+    hidden, leave it out).
+
+    `grammar` is what strict parsing accepts: the content of a `<…>` tag must match one rule whole, and
+    the rule names the move as a canonical label (this game's tags and GTBench's, e.g. liar's dice
+    `<1 dices, 3 value>` is `<1-3>`). `aliases` (`check` → `<Pass>`) are read only by lenient parsing.
+    `nearest_legal` maps a well-formed but illegal move to a legal one (GTBench snaps auction bids).
+    `forfeit_payoffs(state, offender)` (general-sum games) gives the offender's worst payoff and the
+    opponent's best one reachable from `state`, the scores of an abnormal match.
+    """
 
     name: str
     title: str
@@ -55,10 +85,14 @@ class ArenaGame:
     rules: str
     describe: Callable
     label: Callable
-    aliases: dict[str, int] = field(default_factory=dict)
+    grammar: tuple[Rule, ...] = ()
+    aliases: dict[str, str] = field(default_factory=dict)
     legal_summary: Callable | None = None
     show_history: bool = True
     seeded_spec: Callable[[int], str] | None = None
+    nearest_legal: Callable | None = None
+    forfeit_payoffs: Callable | None = None
+    system_note: str = ""
 
     def load(self, seed: int):
         """The pyspiel game for a match seed. Negotiation draws its pools from the game's own RNG,
@@ -67,20 +101,35 @@ class ArenaGame:
             return _load.__wrapped__(self.seeded_spec(seed))
         return _load(self.spec)
 
-    def key_table(self, game, state, player: int) -> dict[str, list[int]]:
-        """Every action id of the game by its tag key (several ids may share a key, e.g. breakthrough
-        moves with and without the capture bit), plus the game's aliases."""
-        table: dict[str, list[int]] = {}
-        for action in range(game.num_distinct_actions()):
-            table.setdefault(action_key(self.label(state, player, action)), []).append(action)
-        for alias, action in self.aliases.items():
-            table.setdefault(action_key(alias), []).append(action)
-        return table
+    def read_tag(self, content: str, state, player: int) -> str | None:
+        """The canonical label a tag's content names under the grammar, or None."""
+        content = " ".join(content.split())
+        for pattern, to_label in self.grammar:
+            match = pattern.fullmatch(content)
+            if match:
+                return to_label(match, state, player)
+        return None
+
+    def outcome_scores(self, state, offender: int | None) -> list[float]:
+        """Each seat's score f for NRA: zero-sum games win 1, draw 1/2, loss 0; general-sum games the
+        payoff. An abnormal match (`offender` set) is the offender's worst outcome: a loss, or its
+        minimum payoff against the opponent's best payoff (`forfeit_payoffs`)."""
+        if self.zero_sum:
+            if offender is not None:
+                return [float(seat != offender) for seat in (0, 1)]
+            r = state.returns()
+            return [1.0 if r[s] > r[1 - s] else 0.5 if r[s] == r[1 - s] else 0.0 for s in (0, 1)]
+        if offender is None:
+            return [float(x) for x in state.returns()]
+        worst, best = self.forfeit_payoffs(state, offender)
+        return [float(worst), float(best)] if offender == 0 else [float(best), float(worst)]
 
 
 @lru_cache(maxsize=64)
 def _load(spec: str):
-    import pyspiel
+    from recon.errors import require
+
+    pyspiel = require("pyspiel", "games", "the games arena")
 
     if spec.startswith("python_"):
         import open_spiel.python.games  # noqa: F401  (registers the Python games)
@@ -145,9 +194,24 @@ def _auction_label(state, player, action):
     return f"<Bid: {action}>"
 
 
+def _valuation(state, player) -> int:
+    return int(state.information_state_string(player).split()[-1])
+
+
 def _auction_describe(state, player):
-    value = state.information_state_string(player).split()[-1]
-    return f"Your valuation of the item is {value}. Your opponent's valuation is private to them."
+    return f"Your valuation of the item is {_valuation(state, player)}. Your opponent's valuation is private to them."
+
+
+def _auction_nearest(label: str, legal_labels: dict[str, int]) -> int | None:
+    """GTBench's rule for a bid outside 0 … valuation-1: the nearest legal bid (the higher on a tie)."""
+    bid = int(re.search(r"\d+", label).group())
+    bids = {int(re.search(r"\d+", lab).group()): a for lab, a in legal_labels.items()}
+    return bids[min(bids, key=lambda b: (abs(b - bid), -b))] if bids else None
+
+
+def _auction_forfeit(state, offender):
+    """The offender bids nothing (payoff 0); the opponent wins at bid 0, its whole valuation."""
+    return 0.0, float(_valuation(state, 1 - offender))
 
 
 # --- Kuhn poker ----------------------------------------------------------------------------------
@@ -222,6 +286,23 @@ def _nego_describe(state, player):
     return text
 
 
+def _nego_turn(state, player) -> str:
+    return _nego_lines(state, player)["Turn Type"].capitalize()
+
+
+def _nego_vector(m: re.Match, state, player) -> str:
+    kind = (m.group(1) or _nego_turn(state, player)).capitalize()
+    return f"<{kind}: [{int(m.group(2))}, {int(m.group(3))}, {int(m.group(4))}]>"
+
+
+def _nego_forfeit(state, offender):
+    """No deal for the offender (payoff 0); the opponent keeps the whole pool at its own values."""
+    info = _nego_lines(state, 1 - offender)
+    pool = map(int, info["Item pool"].split())
+    values = map(int, info[f"Agent {1 - offender} util vec"].split())
+    return 0.0, float(sum(n * v for n, v in zip(pool, values)))
+
+
 def _nego_summary(state, player, legal: list[int]) -> str:
     pool = _nego_lines(state, player)["Item pool"].split()
     if legal[0] > _PROPOSALS:
@@ -277,6 +358,13 @@ def _ipd_describe(state, player):
     )
 
 
+def _ipd_forfeit(state, offender):
+    """The offender's minimum total (0); the opponent's payoff so far plus the best payoff of the
+    round being played (defecting against a cooperator)."""
+    best = max(p[1] for p in IPD_PAYOFF.values())
+    return 0.0, float(state.returns()[1 - offender]) + best
+
+
 _IPD_RULES = (
     "Each round both players simultaneously choose to cooperate or defect. Payoffs per round (you, opponent): "
     + "; ".join(
@@ -301,6 +389,7 @@ GAMES: dict[str, ArenaGame] = {
             "column c, row r (1 to 3).",
             _ttt_describe,
             _ttt_label,
+            grammar=_rules((r"C\s*([1-3])\s*R\s*([1-3])", lambda m, s, p: f"<C{m[1]}R{m[2]}>")),
         ),
         ArenaGame(
             "connect_four",
@@ -312,6 +401,7 @@ GAMES: dict[str, ArenaGame] = {
             "full grid is a draw. <Cc> drops a disc into column c (1 to 7).",
             _c4_describe,
             _c4_label,
+            grammar=_rules((r"(?:C|Column)\s*([1-7])", lambda m, s, p: f"<C{m[1]}>")),
         ),
         ArenaGame(
             "breakthrough",
@@ -324,6 +414,10 @@ GAMES: dict[str, ArenaGame] = {
             "home row, or to capture all opposing pieces, wins. <a7->b6> moves the piece on a7 to b6.",
             _bt_describe,
             _bt_label,
+            grammar=_rules(
+                (r"([a-c][1-8])\s*-\s*([a-c][1-8])\*?", lambda m, s, p: f"<{m[1].lower()}->{m[2].lower()}>")
+            ),
+            system_note=MUST_CHOOSE_LEGAL,
         ),
         ArenaGame(
             "first_sealed_auction",
@@ -336,8 +430,10 @@ GAMES: dict[str, ArenaGame] = {
             "bid; the loser's payoff is 0. <Bid: x> bids x.",
             _auction_describe,
             _auction_label,
-            aliases={str(x): x for x in range(10)},
+            grammar=_rules((r"(?:Bid\s*:?\s*)?(\d+)", lambda m, s, p: f"<Bid: {int(m[1])}>")),
             show_history=False,
+            nearest_legal=_auction_nearest,
+            forfeit_payoffs=_auction_forfeit,
         ),
         ArenaGame(
             "kuhn_poker",
@@ -350,7 +446,8 @@ GAMES: dict[str, ArenaGame] = {
             "higher card takes the pot. You win the match if you end with more chips than you started with.",
             _kuhn_describe,
             _kuhn_label,
-            aliases={"check": 0, "fold": 0, "call": 1},
+            grammar=_rules(("Pass", _fixed("<Pass>")), ("Bet", _fixed("<Bet>"))),
+            aliases={"check": "<Pass>", "fold": "<Pass>", "call": "<Bet>"},
             show_history=False,
         ),
         ArenaGame(
@@ -365,8 +462,14 @@ GAMES: dict[str, ArenaGame] = {
             "caller loses, otherwise the bidder loses.",
             _dice_describe,
             _dice_label,
-            aliases={"liar!": 12, "challenge": 12},
+            grammar=_rules(
+                (r"(\d+)\s*-\s*([1-6])", lambda m, s, p: f"<{int(m[1])}-{m[2]}>"),
+                (r"(\d+) dices?, ([1-6]) values?", lambda m, s, p: f"<{int(m[1])}-{m[2]}>"),
+                (r"Liar!?", _fixed("<Liar>")),
+            ),
+            aliases={"challenge": "<Liar>"},
             show_history=False,
+            system_note=MUST_CHOOSE_LEGAL,
         ),
         ArenaGame(
             "negotiation",
@@ -381,9 +484,14 @@ GAMES: dict[str, ArenaGame] = {
             "proposal is accepted within the turn limit, both get 0.",
             _nego_describe,
             _nego_label,
-            aliases={"accept": _PROPOSALS, "agreement": _PROPOSALS},
+            grammar=_rules(
+                (r"(?:(Proposal|Utterance)\s*:?\s*)?\[\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\]", _nego_vector),
+                ("Agree", _fixed("<Agree>")),
+            ),
+            aliases={"accept": "<Agree>", "agreement": "<Agree>"},
             legal_summary=_nego_summary,
             seeded_spec=lambda seed: f"negotiation(rng_seed={seed % 2**31})",
+            forfeit_payoffs=_nego_forfeit,
         ),
         ArenaGame(
             "nim",
@@ -395,6 +503,9 @@ GAMES: dict[str, ArenaGame] = {
             "LOSES. <pile:p, take:t> removes t objects from pile p.",
             _nim_describe,
             _nim_label,
+            grammar=_rules(
+                (r"pile\s*:?\s*(\d+)\s*,?\s*take\s*:?\s*(\d+)", lambda m, s, p: f"<pile:{int(m[1])}, take:{int(m[2])}>")
+            ),
         ),
         ArenaGame(
             "pig",
@@ -407,7 +518,8 @@ GAMES: dict[str, ArenaGame] = {
             "turn.",
             _pig_describe,
             _pig_label,
-            aliases={"hold": 1, "bank": 1},
+            grammar=_rules(("Roll", _fixed("<Roll>")), ("Stop", _fixed("<Stop>"))),
+            aliases={"hold": "<Stop>", "bank": "<Stop>"},
             show_history=False,
         ),
         ArenaGame(
@@ -418,8 +530,12 @@ GAMES: dict[str, ArenaGame] = {
             _IPD_RULES,
             _ipd_describe,
             _ipd_label,
-            aliases={"silent": 0, "testify": 1, "cooperation": 0, "defection": 1},
+            grammar=_rules(
+                ("Cooperate|Silent", _fixed("<Cooperate>")), ("Defect|Testify", _fixed("<Defect>"))
+            ),
+            aliases={"cooperation": "<Cooperate>", "defection": "<Defect>"},
             show_history=False,
+            forfeit_payoffs=_ipd_forfeit,
         ),
     )
 }

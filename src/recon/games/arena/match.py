@@ -10,18 +10,11 @@ import numpy as np
 
 from recon.games.arena.agents import Agent, Turn
 from recon.games.arena.games import ArenaGame
-from recon.games.arena.parse import ParsedAction, parse_action
+from recon.games.arena.parse import PARSE_MODES, ParsedAction, ParseMode, parse_action
 from recon.games.stats import derive_seed
 
 IllegalRule = Literal["forfeit", "retry"]
 ILLEGAL_RULES: tuple[str, ...] = ("forfeit", "retry")
-
-
-def _key_table(arena_game: ArenaGame, game, state, player: int, cache: dict) -> dict[str, list[int]]:
-    key = (arena_game.name, player)
-    if key not in cache:
-        cache[key] = arena_game.key_table(game, state, player)
-    return cache[key]
 
 
 def _feedback(parsed: ParsedAction, actions: str) -> str:
@@ -33,11 +26,8 @@ def _feedback(parsed: ParsedAction, actions: str) -> str:
     return f"{what} Your legal actions: {actions}\n\nReply with exactly one legal action, written with its angle brackets."
 
 
-def _llm_decision(
-    agent: Agent, turn: Turn, table, seed: int, illegal: IllegalRule, max_retries: int, strict: bool
-) -> dict:
-    prompt = agent.prompt(turn)
-    messages = [{"role": "user", "content": prompt}]
+def _llm_decision(agent: Agent, turn: Turn, seed: int, illegal: IllegalRule, max_retries: int, parse: ParseMode) -> dict:
+    messages = agent.messages(turn)
     attempts = []
     parsed = ParsedAction("unparsable", None, None, "not asked")
     tries = 1 + (max_retries if illegal == "retry" else 0)
@@ -46,7 +36,9 @@ def _llm_decision(
         if completion.error:
             parsed = ParsedAction("unparsable", None, None, f"backend error: {completion.error}")
         else:
-            parsed = parse_action(completion.full_text, table, turn.legal, turn.labels, strict=strict)
+            parsed = parse_action(
+                completion.full_text, turn.game, turn.state, turn.player, turn.legal, parse, thinking=agent.thinking
+            )
         attempts.append(
             {
                 "reply": completion.text,
@@ -66,7 +58,7 @@ def _llm_decision(
                 {"role": "assistant", "content": completion.text},
                 {"role": "user", "content": _feedback(parsed, turn.legal_text())},
             ]
-    return {"prompt": prompt, "attempts": attempts, "parsed": parsed}
+    return {"prompt": messages[1]["content"], "attempts": attempts, "parsed": parsed}
 
 
 def play_match(
@@ -75,23 +67,27 @@ def play_match(
     seed: int,
     illegal: IllegalRule = "forfeit",
     max_retries: int = 2,
-    strict_tags: bool = False,
+    parse: ParseMode = "strict",
 ) -> dict:
-    """Play to the end (or to a forfeit) and return the match record: seats, returns, winner, every
-    move with prompts and replies for LLM agents.
+    """Play to the end (or to the first illegal move) and return the match record: seats, status,
+    returns, NRA scores, winner, every move with prompts and replies for LLM agents.
 
-    Under `forfeit` (GTBench's rule) the first unparsable or illegal reply ends the match as the
-    offender's loss; under `retry` the agent is told what was wrong and asked again, up to
-    `max_retries` times, before the same forfeit applies. `strict_tags` accepts only tagged actions
-    (no bare labels in prose).
+    As in GTBench, a turn with one legal action plays it without asking, and the first unparsable or
+    illegal reply ends the match with status `abnormal` and that agent at fault (`forfeit`); under
+    `retry` the agent is told what was wrong and asked again, up to `max_retries` times, before the
+    match is abandoned the same way. `parse`: `strict` (tags of the game's grammar only) or `lenient`.
     """
     if illegal not in ILLEGAL_RULES:
         raise ValueError(f"illegal must be one of {ILLEGAL_RULES}, got {illegal!r}")
+    if parse not in PARSE_MODES:
+        raise ValueError(f"parse must be one of {PARSE_MODES}, got {parse!r}")
     if max_retries < 0:
         raise ValueError(f"max_retries must be >= 0, got {max_retries}")
     if len(agents) != 2:
         raise ValueError("a match needs exactly two agents")
-    import pyspiel
+    from recon.errors import require
+
+    pyspiel = require("pyspiel", "games", "the games arena")
 
     started = time.perf_counter()
     game = arena_game.load(seed)
@@ -101,11 +97,11 @@ def play_match(
     agent_rngs = [np.random.RandomState(derive_seed(seed, "agent", seat)) for seat in (0, 1)]
     for seat, agent in enumerate(agents):
         agent.start_match(arena_game, game, seat, derive_seed(seed, "seat", seat))
-    tables: dict = {}
     moves: list[dict] = []
     history: list[tuple[int, int]] = []
     public: list[tuple[int, str]] = []
     bad_replies = [0, 0]
+    llm_replies = [0, 0]
     forfeit = None
     decision_index = 0
     while not state.is_terminal():
@@ -124,7 +120,10 @@ def play_match(
             legal = [int(a) for a in state.legal_actions(player)]
             labels = {a: arena_game.label(state, player, a) for a in legal}
             record = {"player": player, "agent": agent.name}
-            if agent.is_llm:
+            if len(legal) == 1 and not state.is_simultaneous_node():
+                action = legal[0]
+                record["forced"] = True
+            elif agent.is_llm:
                 turn = Turn(
                     arena_game,
                     state,
@@ -133,11 +132,9 @@ def play_match(
                     labels,
                     [("you" if s == player else "opponent", lab) for s, lab in public],
                 )
-                table = _key_table(arena_game, game, state, player, tables)
-                result = _llm_decision(
-                    agent, turn, table, derive_seed(seed, decision_index), illegal, max_retries, strict_tags
-                )
+                result = _llm_decision(agent, turn, derive_seed(seed, decision_index), illegal, max_retries, parse)
                 parsed = result["parsed"]
+                llm_replies[player] += len(result["attempts"])
                 bad_replies[player] += sum(a["status"] != "ok" for a in result["attempts"])
                 record.update(prompt=result["prompt"], attempts=result["attempts"])
                 if parsed.status != "ok":
@@ -166,8 +163,9 @@ def play_match(
             public.append((player, chosen_labels[player]))
     returns = [float(r) for r in state.returns()]
     names = [a.name for a in agents]
-    if forfeit is not None:
-        winner_seat = 1 - forfeit["seat"]
+    offender = forfeit["seat"] if forfeit else None
+    if offender is not None:
+        winner_seat = 1 - offender
     elif returns[0] != returns[1]:
         winner_seat = int(returns[1] > returns[0])
     else:
@@ -176,14 +174,19 @@ def play_match(
         "game": arena_game.name,
         "seed": seed,
         "seats": names,
+        "policies": [a.policy(arena_game) for a in agents],
+        "status": "normal" if offender is None else "abnormal",
+        "at_fault_seat": offender,
+        "at_fault": None if offender is None else names[offender],
         "returns": returns,
+        "scores": arena_game.outcome_scores(state, offender),
         "zero_sum": arena_game.zero_sum,
         "terminal": bool(state.is_terminal()),
-        "completed": forfeit is None,
         "forfeit": forfeit,
         "winner": names[winner_seat] if winner_seat is not None else None,
         "winner_seat": winner_seat,
-        "draw": winner_seat is None,
+        "draw": offender is None and winner_seat is None,
+        "llm_replies": llm_replies,
         "bad_replies": bad_replies,
         "num_moves": sum(m["player"] != "chance" for m in moves),
         "seconds": round(time.perf_counter() - started, 3),

@@ -5,11 +5,22 @@ questions of many trials through a backend. The generator's return value is the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Generator
+from typing import Any, Generator, Literal
 
 from recon.games.library import PLAYERS, SIMULTANEOUS, Game, Move, choice_label
-from recon.games.selfplay.parse import is_halt, parse_choice, parse_message
+from recon.games.selfplay.parse import TagChoice, is_halt, parse_choice, parse_message
 from recon.games.selfplay.prompts import action_prompt, conversation, negotiation_prompt, ordinal
+
+WhoFirst = Literal["Alice", "Bob"]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How replies are read: which `<s>` tag counts (Hua et al.: the first) and whether the model
+    thinks (then only text after `</think>` counts)."""
+
+    tag: TagChoice = "first"
+    thinking: bool = False
 
 
 @dataclass(frozen=True)
@@ -19,6 +30,7 @@ class Ask:
     player: str
     prompt: str
     choices: tuple[str, ...] = ()
+    reading: Reading = Reading()
 
     @property
     def purpose(self) -> str:
@@ -29,7 +41,10 @@ class Ask:
         return conversation(self.prompt)
 
     def parse(self, text: str) -> str | None:
-        return parse_choice(text, len(self.choices)) if self.choices else parse_message(text)
+        which, thinking = self.reading.tag, self.reading.thinking
+        if self.choices:
+            return parse_choice(text, len(self.choices), which, thinking)
+        return parse_message(text, which, thinking)
 
 
 Trial = Generator[list[Ask], list[Any], dict]
@@ -48,7 +63,7 @@ def ask_parsed(asks: list[Ask], max_retries: int, turns: list[dict]) -> Generato
         for i, completion in zip(pending, completions):
             error = completion.error
             text = completion.text or ""
-            value = None if error else asks[i].parse(text)
+            value = None if error else asks[i].parse(completion.full_text)
             turns.append(
                 {
                     "player": asks[i].player,
@@ -77,14 +92,22 @@ def _gave_up(player: str, purpose: str, max_retries: int) -> str:
 
 
 def negotiate(
-    game: Game, rounds: int, history: list[tuple[str, str]], log: list[str], max_retries: int, turns: list[dict]
+    game: Game,
+    rounds: int,
+    history: list[tuple[str, str]],
+    log: list[str],
+    max_retries: int,
+    turns: list[dict],
+    who_first: WhoFirst = "Alice",
+    reading: Reading = Reading(),
 ) -> Generator[list[Ask], list[Any], str | None]:
-    """Up to `rounds` exchanges (Alice speaks, Bob replies) appended to `log`, which both players see.
-    Returns a failure reason, or None."""
+    """Up to `rounds` exchanges (`who_first` speaks, the other replies) appended to `log`, which both
+    players see. Returns a failure reason, or None."""
     before = f" before the {ordinal(len(history) + 1)} action:\n" if game.kind != SIMULTANEOUS else ": "
+    order = PLAYERS if who_first == PLAYERS[0] else PLAYERS[::-1]
     for r in range(1, rounds + 1):
-        for player, verb in zip(PLAYERS, ("said", "replied")):
-            ask = Ask(player, negotiation_prompt(game, player, rounds, history, log))
+        for player, verb in zip(order, ("said", "replied")):
+            ask = Ask(player, negotiation_prompt(game, player, rounds, history, log), reading=reading)
             (message,) = yield from ask_parsed([ask], max_retries, turns)
             if message is None:
                 return _gave_up(player, "message", max_retries)
@@ -94,19 +117,28 @@ def negotiate(
     return None
 
 
-def play_trial(game: Game, max_retries: int = 3, negotiation_rounds: int = 0) -> Trial:
+def play_trial(
+    game: Game,
+    max_retries: int = 3,
+    negotiation_rounds: int = 0,
+    who_first: WhoFirst = "Alice",
+    reading: Reading = Reading(),
+) -> Trial:
     """Self-play one trial of `game`. Simultaneous: both players are asked at once and neither sees the
-    other's choice. Sequential: the mover is asked at each node and sees the earlier moves."""
+    other's choice. Sequential: the mover is asked at each node and sees the earlier moves.
+    `who_first` opens each negotiation round (Hua et al.'s `--who_first`)."""
+    if who_first not in PLAYERS:
+        raise ValueError(f"who_first must be one of {PLAYERS}, got {who_first!r}")
     turns: list[dict] = []
     log: list[str] = []
     record: dict[str, Any] = {"turns": turns, "negotiation": log, "outcome": None, "failure": None}
     if game.kind == SIMULTANEOUS:
         if negotiation_rounds:
-            record["failure"] = yield from negotiate(game, negotiation_rounds, [], log, max_retries, turns)
+            record["failure"] = yield from negotiate(game, negotiation_rounds, [], log, max_retries, turns, who_first, reading)
             if record["failure"]:
                 return record
         asks = [
-            Ask(player, action_prompt(game, player, choices, log=log), tuple(choices))
+            Ask(player, action_prompt(game, player, choices, log=log), tuple(choices), reading)
             for player, choices in zip(PLAYERS, ([choice_label(k) for k in range(n)] for n in game.n_choices))
         ]
         moves = yield from ask_parsed(asks, max_retries, turns)
@@ -119,11 +151,13 @@ def play_trial(game: Game, max_retries: int = 3, negotiation_rounds: int = 0) ->
     node, history = game.tree, []
     while isinstance(node, Move):
         if negotiation_rounds:
-            record["failure"] = yield from negotiate(game, negotiation_rounds, history, log, max_retries, turns)
+            record["failure"] = yield from negotiate(
+                game, negotiation_rounds, history, log, max_retries, turns, who_first, reading
+            )
             if record["failure"]:
                 return record
         choices = list(node.children)
-        ask = Ask(node.player, action_prompt(game, node.player, choices, history, log), tuple(choices))
+        ask = Ask(node.player, action_prompt(game, node.player, choices, history, log), tuple(choices), reading)
         (move,) = yield from ask_parsed([ask], max_retries, turns)
         if move is None:
             record["failure"] = _gave_up(node.player, "move", max_retries)

@@ -1,39 +1,41 @@
-"""Reading a player's reply: the last `<s>…</s>` outside the thinking block."""
+"""Reading a player's reply: the first `<s>…</s>` outside the thinking block, as Hua et al. parse it
+(`which="last"` takes the last one instead)."""
 
 from __future__ import annotations
 
 import re
+from typing import Literal
 
-from recon.grading.extract import THINK_CLOSE, THINK_OPEN
+from recon.games.answer import answer_region
 
 HALT = "halt negotiation"
 _TAG = re.compile(r"<s>(.*?)</s>", re.DOTALL | re.IGNORECASE)
 _CHOICE = re.compile(r"^choice[\s_-]*(\d+)$", re.IGNORECASE)
 
-
-def answer_region(text: str) -> str | None:
-    """The part of a reply after the thinking block; None when thinking never closes."""
-    if THINK_CLOSE in text:
-        return text[text.rindex(THINK_CLOSE) + len(THINK_CLOSE) :]
-    if THINK_OPEN in text:
-        return None
-    return text
+TagChoice = Literal["first", "last"]
+TAG_CHOICES: tuple[str, ...] = ("first", "last")
 
 
-def last_tag(text: str) -> str | None:
-    """Content of the last `<s>…</s>` outside thinking, stripped; None when there is none."""
-    region = answer_region(text or "")
+def pick_tag(text: str | None, which: TagChoice = "first", thinking: bool = False) -> str | None:
+    """Content of the first (Hua et al.) or last `<s>…</s>` outside thinking, stripped; None when there
+    is none. `thinking`: the model thinks (its `<think>` may be in the prompt), so a reply without
+    `</think>` has no answer."""
+    if which not in TAG_CHOICES:
+        raise ValueError(f"which must be one of {TAG_CHOICES}, got {which!r}")
+    region = answer_region(text, thinking)
     if region is None:
         return None
     tags = _TAG.findall(region)
-    return tags[-1].strip() if tags else None
+    if not tags:
+        return None
+    return (tags[0] if which == "first" else tags[-1]).strip()
 
 
-def parse_choice(text: str, n_choices: int) -> str | None:
-    """The choice label (`choice_k`, 1 <= k <= n_choices) in the reply's last `<s>` tag.
+def parse_choice(text: str, n_choices: int, which: TagChoice = "first", thinking: bool = False) -> str | None:
+    """The choice label (`choice_k`, 1 <= k <= n_choices) in the reply's `<s>` tag (see `pick_tag`).
     Accepts `choice_1`, `choice1`, `choice 1`, `Choice-1`, quotes, backticks and a trailing full stop;
     anything else (no tag, two choices, out of range) is None."""
-    content = last_tag(text)
+    content = pick_tag(text, which, thinking)
     if content is None:
         return None
     content = content.strip(" \t\n'\"`*.")
@@ -44,10 +46,9 @@ def parse_choice(text: str, n_choices: int) -> str | None:
     return f"choice_{k}" if 1 <= k <= n_choices else None
 
 
-def parse_message(text: str) -> str | None:
-    """A negotiation message: the last `<s>` tag's content, or None when empty or missing."""
-    content = last_tag(text)
-    return content or None
+def parse_message(text: str, which: TagChoice = "first", thinking: bool = False) -> str | None:
+    """A negotiation message: the `<s>` tag's content (see `pick_tag`), or None when empty or missing."""
+    return pick_tag(text, which, thinking) or None
 
 
 def is_halt(message: str) -> bool:

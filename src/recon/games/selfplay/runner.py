@@ -5,35 +5,55 @@ are appended to `transcripts.jsonl` at once, and a rerun skips them."""
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from recon.data.problem import read_appended_jsonl
-from recon.games.library import Game, select_games
-from recon.games.selfplay.episode import Ask, play_trial
+from recon.games.answer import token_budget
+from recon.games.library import PLAYERS, Game, select_games
+from recon.games.selfplay.episode import Ask, Reading, play_trial
+from recon.games.selfplay.parse import TAG_CHOICES
 from recon.games.selfplay.metrics import game_metrics, markdown, score_trial, table4
 from recon.games.stats import derive_seed
+from recon.runs import (
+    EXIT_FAILED_ITEMS,
+    append_records,
+    backend_identity,
+    digest,
+    drop_records,
+    open_run,
+    read_appended_jsonl,
+    write_atomic,
+    write_json,
+)
 
-TRANSCRIPTS, RESULTS_JSON, RESULTS_MD, CONFIG = "transcripts.jsonl", "results.json", "results.md", "config.json"
+TRANSCRIPTS, RESULTS_JSON, RESULTS_MD = "transcripts.jsonl", "results.json", "results.md"
 # Settings that change how trials are played: a resumed run must use the same ones.
-_PLAY_SETTINGS = ("temperature", "top_p", "max_tokens", "max_retries", "negotiation_rounds", "seed")
+_PLAY_SETTINGS = (
+    "temperature", "top_p", "max_tokens", "max_retries", "negotiation_rounds", "seed", "think", "who_first", "tag"
+)
 
 
 @dataclass
 class SelfPlayConfig:
-    """How self-play is run. The paper's protocol: 20 trials, temperature 0.6, no negotiation."""
+    """How self-play is run. The paper's protocol: 20 trials, temperature 0.6, no negotiation.
+
+    `think`: the model thinks (`<think>` prefilled; only text after `</think>` is read); `max_tokens`
+    None gives the budget for that mode (6,144 thinking, else 1,024). `tag`: which `<s>` tag is the
+    answer (Hua et al.: the first). `who_first`: who opens each negotiation round (Hua et al.: Alice)."""
 
     trials: int = 20
     temperature: float = 0.6
     top_p: float = 1.0
-    max_tokens: int = 1024
+    max_tokens: int | None = None
     max_retries: int = 3
     negotiation_rounds: int = 0
     batch_size: int = 64
     seed: int = 0
     model_label: str | None = None
+    think: bool = False
+    tag: str = "first"
+    who_first: str = "Alice"
 
     def __post_init__(self) -> None:
         if self.trials < 1:
@@ -44,6 +64,8 @@ class SelfPlayConfig:
             raise ValueError(f"negotiation_rounds must be >= 0, got {self.negotiation_rounds}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.tag not in TAG_CHOICES or self.who_first not in PLAYERS:
+            raise ValueError(f"tag must be one of {TAG_CHOICES} and who_first one of {PLAYERS}")
         self.sampling()  # bad temperature/top_p/max_tokens fail here, before a run folder is touched
 
     def sampling(self):
@@ -51,35 +73,37 @@ class SelfPlayConfig:
         from recon.inference.base import SamplingParams
 
         return SamplingParams(
-            max_tokens=self.max_tokens,
+            max_tokens=token_budget(self.max_tokens, self.think),
             temperature=self.temperature,
             top_p=self.top_p,
             seed=self.seed,
             stop_at_answer=False,
+            prefill_think=self.think,
         )
 
 
-def _check_resume(out_dir: Path, config: SelfPlayConfig, backend_info: dict) -> None:
-    """Write the run's settings, or check a previous run in `out_dir` used the same ones."""
-    path = out_dir / CONFIG
-    current = {"config": asdict(config), "backend": backend_info}
-    if path.exists():
-        saved = json.loads(path.read_text())
-        diffs = [k for k in _PLAY_SETTINGS if saved["config"].get(k) != current["config"][k]]
-        if saved.get("backend", {}).get("model") != backend_info.get("model"):
-            diffs.append("model")
-        if diffs:
-            raise ValueError(
-                f"{out_dir} holds a run with different settings ({', '.join(diffs)}); "
-                "use another --out directory or the same settings to resume"
-            )
-    path.write_text(json.dumps(current, indent=2, default=str) + "\n")
+def run_identity(config: SelfPlayConfig, backend_info: dict, games: list[Game]) -> dict:
+    """What changes the trials: the model (resolved revision, backend options), `_PLAY_SETTINGS` and the
+    games' definitions. `trials` may grow (a rerun adds trials) and `batch_size` change."""
+    return {
+        "backend": backend_identity(backend_info),
+        "play": {k: getattr(config, k) for k in _PLAY_SETTINGS},
+        "games": {g.name: digest([g.kind, g.payoffs, asdict(g.tree) if g.tree else None])[:16] for g in games},
+    }
 
 
-def load_transcripts(path: Path) -> dict[tuple[str, int], dict]:
+def failed_requests(record: dict) -> int:
+    """Questions of a trial whose request to the backend failed (not a reply the model gave)."""
+    return sum(bool(turn.get("error")) for turn in record.get("turns", []))
+
+
+def load_transcripts(path: Path, retry_failed: bool = False) -> dict[tuple[str, int], dict]:
     """Finished trials by (game, trial). A torn last line (an interrupted write) is cut off the file,
-    so its trial is replayed and appended cleanly; a corrupt complete line raises."""
+    so its trial is replayed and appended cleanly; a corrupt complete line raises. With `retry_failed`
+    trials that met a failed request are dropped, to be played again."""
     records, _ = read_appended_jsonl(path, repair=True)
+    if retry_failed:
+        records = drop_records(path, records, failed_requests)
     return {(record["game"], record["trial"]): record for record in records}
 
 
@@ -140,6 +164,8 @@ def run_selfplay(
     config: SelfPlayConfig | None = None,
     out_dir: str | Path = "runs/games/selfplay",
     progress: bool = True,
+    overwrite: bool = False,
+    retry_failed: bool = True,
 ) -> dict[str, Any]:
     """Self-play `games` (Game objects, or ids: `all`, `pd,stag_hunt`, ["pd", "bos"]) with `backend` as both Alice and Bob.
     Writes `transcripts.jsonl` (one line per finished trial), `results.json` and `results.md` to `out_dir`
@@ -149,16 +175,27 @@ def run_selfplay(
     if all(isinstance(g, str) for g in games):
         games = select_games(",".join(games))
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     backend_info = backend.describe()
-    _check_resume(out_dir, config, backend_info)
+    identity = run_identity(config, backend_info, games)
+    with open_run(out_dir, "selfplay", identity, overwrite=overwrite, info={"results": RESULTS_JSON, "label": config.model_label}):
+        return _play(backend, games, config, out_dir, backend_info, progress, retry_failed)
+
+
+def _play(
+    backend: Any, games: list[Game], config: SelfPlayConfig, out_dir: Path, backend_info: dict, progress: bool, retry_failed: bool
+) -> dict[str, Any]:
+    """`run_selfplay` inside its locked run folder."""
     transcripts = out_dir / TRANSCRIPTS
-    done = load_transcripts(transcripts)
+    done = load_transcripts(transcripts, retry_failed)
     session = len(done)
     by_name = {g.name: g for g in games}
     todo = [(g.name, t) for g in games for t in range(config.trials) if (g.name, t) not in done]
 
-    trials = {key: play_trial(by_name[key[0]], config.max_retries, config.negotiation_rounds) for key in todo}
+    reading = Reading(config.tag, config.think)
+    trials = {
+        key: play_trial(by_name[key[0]], config.max_retries, config.negotiation_rounds, config.who_first, reading)
+        for key in todo
+    }
     pending = {key: next(gen) for key, gen in trials.items()}
     call = 0
     with transcripts.open("a") as sink, _progress(len(todo), progress) as bar:
@@ -181,8 +218,7 @@ def run_selfplay(
                     if record["outcome"]:
                         record["payoffs"] = list(game.payoff(tuple(record["outcome"])))
                     record.update(score_trial(game, record["outcome"]))
-                    sink.write(json.dumps(record, default=str) + "\n")
-                    sink.flush()
+                    append_records(sink, [record])
                     done[key] = record
                     bar.update(1)
 
@@ -194,26 +230,43 @@ def run_selfplay(
         "games": {g.name: game_metrics(g, records[g.name]) for g in games},
         "table4": table4(games, records),
         "transcripts": str(transcripts),
+        "failed_request_trials": sum(failed_requests(r) > 0 for rs in records.values() for r in rs),
     }
-    (out_dir / RESULTS_JSON).write_text(json.dumps(results, indent=2, default=str) + "\n")
-    (out_dir / RESULTS_MD).write_text(markdown(results))
+    write_json(out_dir / RESULTS_JSON, results)
+    write_atomic(out_dir / RESULTS_MD, markdown(results))
     return results
 
 
 def selfplay_command(
-    model: str, backend: str, games: str, out: Path | None, options: list[str], **config: Any
+    model: str, backend: str, games: str, out: Path | None, options: list[str], overwrite: bool = False,
+    retry_failed: bool = True, **config: Any
 ) -> dict[str, Any]:
     """What `recon games selfplay` does: load the backend, run, print the tables."""
     from rich.console import Console
     from rich.markdown import Markdown
 
-    from recon.inference import load_backend, parse_backend_options
+    from recon.errors import user_input
+    from recon.inference import check_backend, load_backend, parse_backend_options
 
-    selected = select_games(games)
+    with user_input("recon games selfplay"):  # bad games or settings refused before a model loads
+        selected = select_games(games)
+        SelfPlayConfig(model_label=model, **config)
+        check_backend(backend)
     engine = load_backend(backend, model=model, **parse_backend_options(options))
     out_dir = out or Path("runs/games/selfplay") / model.replace("/", "_")
-    results = run_selfplay(engine, selected, SelfPlayConfig(model_label=model, **config), out_dir)
+    label = "scripted" if backend == "scripted" else model  # a scripted backend ignores the model name
+    results = run_selfplay(
+        engine, selected, SelfPlayConfig(model_label=label, **config), out_dir, overwrite=overwrite, retry_failed=retry_failed
+    )
     console = Console()
     console.print(Markdown(markdown(results)))
     console.print(f"transcripts, results.json and results.md in {out_dir}")
+    if results["failed_request_trials"]:
+        import typer
+
+        console.print(
+            f"[red]error:[/red] {results['failed_request_trials']} trials met a failed backend request (scored as failures); "
+            "rerun the same command to play them again"
+        )
+        raise typer.Exit(EXIT_FAILED_ITEMS)
     return results

@@ -1,0 +1,217 @@
+"""Presets: found by name in the packaged recipes (importlib.resources) or by path, overridden with
+`--set key.sub=value`, and checked against `SCHEMA` before any stage runs (unknown keys, wrong types,
+negative counts and unknown stages are refused with the field named)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from recon.errors import UserError
+
+RECIPES = Path(str(resources.files("recon") / "recipes"))
+PRESET_DIR = RECIPES / "presets"
+STAGE_NAMES = ("data", "sft", "grpo", "eval", "games", "report")
+BACKEND_NAMES = ("hf", "llamacpp", "openai", "vllm")
+
+Check = Callable[[Any, str], None]
+
+
+class PresetError(UserError):
+    """A preset that cannot run: unknown name, bad YAML, or a field the schema refuses."""
+
+
+# ------------------------------------------------------------------ files
+
+
+def resource_path(path: str | Path) -> Path:
+    """A recipe or preset path as written in a preset: as it is when it exists (absolute or relative to
+    the working directory), else the packaged copy (`recipes/cpu/…` → `recon/recipes/cpu/…`)."""
+    path = Path(path).expanduser()
+    if path.is_absolute() or path.exists():
+        return path
+    parts = path.parts[1:] if path.parts and path.parts[0] == "recipes" else path.parts
+    packaged = RECIPES.joinpath(*parts)
+    return packaged if packaged.exists() else path
+
+
+def packaged(value: Any) -> Any:
+    """A `recipes/…` string (a recipe's chat template, an accelerate config) as a resolved path; any
+    other value as it is."""
+    return str(resource_path(value)) if isinstance(value, str) and value.startswith("recipes/") else value
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def preset_path(name: str) -> Path:
+    """A preset by name (the packaged `recipes/presets/NAME.yaml`) or a path to a YAML file."""
+    if Path(name).suffix in (".yaml", ".yml"):
+        path = resource_path(name)
+        if not path.is_file():
+            raise PresetError(f"preset file {name} not found")
+        return path
+    candidate = PRESET_DIR / f"{name}.yaml"
+    if not candidate.is_file():
+        raise PresetError(f"unknown preset {name!r}; presets: {', '.join(preset_names())} (or pass a YAML path)")
+    return candidate
+
+
+# ------------------------------------------------------------------ schema
+
+
+def _is(value: Any, t: type) -> bool:
+    """isinstance, except that a bool is no number and an int is a float."""
+    if isinstance(value, bool) or t is bool:
+        return t is bool and isinstance(value, bool)
+    return isinstance(value, (int, float) if t is float else t)
+
+
+def kind(*types: type, minimum: float | None = None, choices: tuple | None = None, nullable: bool = False) -> Check:
+    """A value of one of `types` (bool is not a number), optionally ≥ `minimum` or one of `choices`."""
+
+    def check(value: Any, where: str) -> None:
+        if value is None and nullable:
+            return
+        if not any(_is(value, t) for t in types):
+            names = " or ".join(t.__name__ for t in types) + (" or null" if nullable else "")
+            raise PresetError(f"{where}: expected {names}, got {value!r}")
+        if choices is not None and value not in choices:
+            raise PresetError(f"{where}: {value!r} is not one of {', '.join(map(str, choices))}")
+        if minimum is not None and value < minimum:
+            raise PresetError(f"{where}: must be >= {minimum}, got {value!r}")
+
+    return check
+
+
+def list_of(item: Check) -> Check:
+    def check(value: Any, where: str) -> None:
+        kind(list)(value, where)
+        for i, entry in enumerate(value):
+            item(entry, f"{where}[{i}]")
+
+    return check
+
+
+def section(**fields: Check) -> Check:
+    """A mapping with exactly these optional keys."""
+
+    def check(value: Any, where: str) -> None:
+        kind(dict)(value, where)
+        for key, entry in value.items():
+            if key not in fields:
+                raise PresetError(f"{where}.{key}: unknown key; {where} takes {', '.join(fields)}")
+            fields[key](entry, f"{where}.{key}")
+
+    return check
+
+
+def map_of(item: Check) -> Check:
+    """A mapping with free keys whose values all pass `item`."""
+
+    def check(value: Any, where: str) -> None:
+        kind(dict)(value, where)
+        for key, entry in value.items():
+            item(entry, f"{where}.{key}")
+
+    return check
+
+
+TEXT, FLAG, MAP = kind(str), kind(bool), kind(dict)
+COUNT, POSITIVE, NUMBER = kind(int, minimum=0), kind(int, minimum=1), kind(float, minimum=0)
+BACKEND = kind(str, choices=BACKEND_NAMES)
+TEXT_OR_LIST = kind(str, list)
+TRAINING = section(recipe=TEXT, dataset=TEXT, args=MAP, launcher=list_of(TEXT), from_sft=FLAG)
+
+REQUIRED = ("model",)
+# Every key a preset may hold. A stage that reads a new key adds it here (one line).
+SCHEMA: Check = section(
+    name=TEXT,
+    model=TEXT,
+    think=kind(str, choices=("required", "optional", "none")),
+    seed=COUNT,
+    stages=list_of(kind(str, choices=STAGE_NAMES)),
+    data=section(
+        generated_per_category=COUNT,
+        eval_generated_per_category=COUNT,
+        sft_per_category=kind(int, minimum=1, nullable=True),
+        sft_reasoning=kind(str, choices=("full", "none")),
+        difficulty=COUNT,
+        shortcut_items=COUNT,
+    ),
+    sft=TRAINING,
+    grpo=TRAINING,
+    eval=section(
+        backend=BACKEND,
+        backend_options=MAP,
+        max_tokens=POSITIVE,
+        datasets=map_of(section(limit=kind(int, minimum=1, nullable=True), permutations=POSITIVE, categories=list_of(TEXT))),
+    ),
+    games=section(
+        backend=BACKEND,
+        backend_options=MAP,
+        selfplay=section(
+            games=TEXT_OR_LIST, trials=POSITIVE, temperature=NUMBER, top_p=NUMBER, max_tokens=POSITIVE,
+            max_retries=COUNT, negotiation_rounds=COUNT, batch_size=POSITIVE, think=FLAG,
+            tag=kind(str, choices=("first", "last")), who_first=kind(str, choices=("Alice", "Bob")),
+        ),
+        arena=section(
+            games=TEXT_OR_LIST, opponents=list_of(TEXT), matches=POSITIVE, mcts_simulations=POSITIVE,
+            illegal=kind(str, choices=("forfeit", "retry")), max_retries=COUNT, round_robin=FLAG,
+            parse=kind(str, choices=("strict", "lenient")), replay_abnormal=COUNT, temperature=NUMBER,
+            max_tokens=POSITIVE, think=FLAG, opponent_temperature=NUMBER, opponent_think=FLAG, progress=FLAG,
+        ),
+    ),
+    report=MAP,
+)
+
+
+def validate_preset(preset: Any, source: str = "preset") -> dict[str, Any]:
+    """`preset` when it passes `SCHEMA`; else a `PresetError` naming `source` and the field."""
+    try:
+        SCHEMA(preset, "preset")
+        for key in REQUIRED:
+            if key not in preset:
+                raise PresetError(f"preset.{key}: missing")
+    except PresetError as exc:
+        raise PresetError(f"{source}: {exc}") from None
+    return preset
+
+
+# ------------------------------------------------------------------ loading
+
+
+def apply_override(preset: dict[str, Any], assignment: str) -> None:
+    """`a.b.c=value` (value parsed as YAML) sets preset["a"]["b"]["c"]."""
+    if "=" not in assignment:
+        raise PresetError(f"--set {assignment!r}: must look like key.sub=value")
+    dotted, raw = assignment.split("=", 1)
+    keys = dotted.strip().split(".")
+    node = preset
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise PresetError(f"--set {assignment!r}: {key!r} is not a section")
+    try:
+        node[keys[-1]] = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise PresetError(f"--set {assignment!r}: value is not YAML ({' '.join(str(exc).split())})") from None
+
+
+def load_preset(name: str, overrides: list[str] | None = None) -> dict[str, Any]:
+    """The preset `name` (a packaged name or a YAML path) with `overrides` applied, validated."""
+    path = preset_path(name)
+    try:
+        preset = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise PresetError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
+    if not isinstance(preset, dict):
+        raise PresetError(f"{path}: a preset is a mapping of keys (name, model, stages, …)")
+    for assignment in overrides or []:
+        apply_override(preset, assignment)
+    preset.setdefault("name", path.stem)
+    return validate_preset(preset, str(path))
