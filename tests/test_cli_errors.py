@@ -253,10 +253,16 @@ def test_missing_extra_names_it(monkeypatch):
     games._load.cache_clear()
 
 
-def test_import_recon_cli_loads_no_heavy_module():
-    code = f"import sys, recon.cli; print([m for m in {HEAVY_MODULES!r} if m in sys.modules])"
+@pytest.mark.parametrize("argv", [None, ["--help"]], ids=["import", "help"])
+def test_import_recon_cli_and_recon_help_load_no_heavy_module(argv):
+    """`import recon.cli`, and `recon --help` through the console entry (`recon.cli:app`), which builds
+    every stage's command to list it."""
+    call = f"\ntry:\n    app({argv!r})\nexcept SystemExit as exc:\n    assert exc.code == 0, exc.code" if argv else ""
+    code = f"import sys\nfrom recon.cli import app{call}\nprint('loaded:', [m for m in {HEAVY_MODULES!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    assert out.splitlines()[-1] == "loaded: []", out
+    if argv:
+        assert all(stage in out for stage in ("data", "eval", "train", "pipeline", "report")), out
 
 
 def test_train_help_lists_trl_and_recon_fields():

@@ -83,17 +83,11 @@ def test_damaged_eval_file_names_file_and_row(data_dir, tmp_path, edit, error):
         load_split("eval", tmp_path)
 
 
-def test_hub_loading_code_path_on_a_local_dataset_repo(data_dir, tmp_path):
+def test_hub_loading_code_path_on_a_local_dataset_repo(data_dir, hub_repo):
     """`load_dataset(hub_id)` reads a hub-style repository; a local folder exercises the same code."""
-    _copy_csvs(data_dir, tmp_path)
-    (tmp_path / "README.md").write_text(
-        "---\nconfigs:\n- config_name: default\n  data_files:\n"
-        "  - split: train\n    path: train_dataset.csv\n  - split: eval\n    path: eval_dataset.csv\n"
-        "- config_name: sft_cot\n  data_files:\n  - split: train\n    path: sft_cot_dataset.csv\n---\n"
-    )
-    from_hub = load_split("eval", hub_id=str(tmp_path))
+    from_hub = load_split("eval", hub_id=str(hub_repo))
     assert [p.to_dict() for p in from_hub] == [p.to_dict() for p in load_split("eval", data_dir)]
-    sft = load_split("sft_cot", hub_id=str(tmp_path))
+    sft = load_split("sft_cot", hub_id=str(hub_repo))
     assert len(sft) == 866 and sft[0].meta["response"]
 
 

@@ -326,3 +326,69 @@ def test_feasibility_gold_rank_is_uniform():
         firsts = sorted(repeated._option_point(o)[0] for o in p.choices)
         ranks[firsts.index(repeated._option_point(p.choices[p.gold_option - 1])[0])] += 1
     assert chisquare([ranks[k] for k in range(4)]).pvalue > 0.001
+
+
+def test_pd_reader_takes_payoffs_listed_before_their_cases():
+    # the case follows its payoff ('534.0 if both …'); the pair's owners are named after theirs
+    gambler = ("The one-shot game payoffs are: 534.0 if both secure the reward, 918.5 for the gambler, and 570.5 for the "
+               "secure player if one gambles and the other secures; 176.0 if both gamble.")
+    assert _pd(gambler) == {"R": 534, "T": Fraction("918.5"), "S": Fraction("570.5"), "P": 176}
+    safe = ("The payoffs for a single game are as follows: 199.0 to each if both play it safe, 402.0 to the risker and 744.5 "
+            "to the safe player if one plays it safe and the other risks it, and 92.0 to each if both risk it.")
+    assert _pd(safe) == {"R": 199, "T": 402, "S": Fraction("744.5"), "P": 92}
+    # one clause per payoff, the deviator named before it and 'the other' after it
+    deviating = ("given that each firm earns a profit of $49069.80 every period for mutual cooperation, a deviating firm earns "
+                 "$62530.15 for breaking the agreement while the other firm gets $31403.26, and both earn $85795.82 if they "
+                 "both decide to compete in the same market the following year?")
+    assert _pd(deviating) == {"R": Fraction("49069.80"), "T": Fraction("62530.15"), "S": Fraction("31403.26"), "P": Fraction("85795.82")}
+    # 'respectively' takes the order of the case named in the clause before
+    river = ("If they both invest, they both get 515.0 in health benefits. If one invests and the other does not, the one that "
+             "invests incurs a cost while the other enjoys the river without incurring the cost; they get 537.0, 328.0 in "
+             "health benefits, respectively. If neither invests, both suffer from pollution and get 943.0 in health benefits.")
+    assert _pd(river) == {"R": 515, "S": 537, "T": 328, "P": 943}
+    # labelled sides: the owner's action is the one the case gives its label
+    labelled = ("If both corporations adhere to the agreement during each period, they each receive a payoff of $17114.85; if "
+                "corporation A adheres and B breaches, A receives $68936.68 and B receives $74397.48; if corporation B adheres "
+                "and A breaches, B receives $68936.68 and A receives $74397.48; if both breach the agreement, they each receive $28985.30.")
+    assert _pd(labelled) == {"R": Fraction("17114.85"), "S": Fraction("68936.68"), "T": Fraction("74397.48"), "P": Fraction("28985.30")}
+
+
+def test_pd_reader_action_phrases():
+    neither = ("Each year, if both firms comply with the agreement, each earns $14887.68; if firm A complies but firm B does not, "
+               "A's profit is reduced to $41476.93 while B's profit increases to $23519.30; if firm B complies but firm A does "
+               "not, B's profit is reduced to $41476.93 while A's profit increases to $23519.30; if neither complies, both firms "
+               "only secure $43174.94.")
+    assert _pd(neither) == {"R": Fraction("14887.68"), "S": Fraction("41476.93"), "T": Fraction("23519.30"), "P": Fraction("43174.94")}
+    advertising = ("If each firm heavily advertises, they both earn $34799.90 per year.  If both firms agree not to advertise, they "
+                   "both earn $90895.94 per year.  However, if one firm decides to advertise while the other does not, the "
+                   "advertising firm would earn $81495.48 per year and the non-advertising firm would earn $32334.06 per year.")
+    assert _pd(advertising) == {"P": Fraction("34799.90"), "R": Fraction("90895.94"), "T": Fraction("81495.48"), "S": Fraction("32334.06")}
+    aggressive = ("The payoffs of their strategic choices are as follows: if both engage in collaborative research, they each earn "
+                  "832.0; if one invests in aggressive individual R&D while the other remains collaborative, they obtain 166.0 "
+                  "and 199.0, respectively; if both invest in aggressive individual R&D, they each earn 867.0.")
+    assert _pd(aggressive) == {"R": 832, "T": 166, "S": 199, "P": 867}
+
+
+def test_chain_reader_names_and_owners():
+    assert sequential._bi_players("In a merger discussion between two tech giants, TechA and TechB, the CEOs alternate") == ("TechA", "TechB")
+    assert sequential._bi_players("In a collaboration between an artist Alice and her manager Bob, they are negotiating") == ("Alice", "Bob")
+    assert sequential._bi_players("Player A represents a small tech startup, and Player B is an executive from a larger corporation") == ("A", "B")
+    # two players of one gender: '8 for her and -7 for Dr. Lee' gives the 8 to the other doctor
+    sentence = ("In the final round, if Dr. Lee continues with her own treatment, Dr. Smith gets to decide whether to maintain Dr. "
+                "Lee's treatment, which results in 8 for her and -7 for Dr. Lee, or to revert to her own treatment, obtaining 8 "
+                "and Dr. Lee -7 in recognition.")
+    owners = sequential._number_owners(sentence, ("Dr. Smith", "Dr. Lee"), {}, 1)
+    assert [o for _, o in owners] == [0, 1, 0, 1]
+
+
+def test_chain_story_that_goes_on_after_a_stop_is_ill_posed():
+    story = ("Dr. Smith and Dr. Lee are collaborating on the treatment of a patient with an uncommon illness. Dr. Smith has the "
+             "opportunity to administer her treatment first. If she chooses to proceed with her own treatment, she will gain 7 in "
+             "recognition, and Dr. Lee will gain -9. If Dr. Smith decides to apply Dr. Lee's treatment plan, Dr. Lee then has the "
+             "choice to either stick with her own treatment, resulting in 8 recognition for her and -8 for Dr. Smith, or to switch "
+             "back to Dr. Smith's treatment. In the final round, if Dr. Lee continues with her own treatment, Dr. Smith gets to "
+             "decide whether to maintain Dr. Lee's treatment, which results in -3 for her and -5 for Dr. Lee, or to revert to her "
+             "own treatment, obtaining -3 and Dr. Lee -5 in recognition. Using backward induction, determine what Dr. Lee should "
+             "do at her decision node.")
+    options = ["Dr. Lee should continue with her own treatment plan", "Dr. Lee should switch back to Dr. Smith's treatment plan"]
+    assert sequential.audit_backward_induction(_chain_problem(story, options, 1)).verdict == "ill_posed"

@@ -20,7 +20,8 @@ def tiny_run(tiny_model_dir, tmp_path_factory):
     preset = load_preset("cpu-demo")
     preset.update(model=str(tiny_model_dir), name="tiny")
     preset["data"] = {"generated_per_category": 4, "eval_generated_per_category": 2, "sft_per_category": 1, "sft_reasoning": "none"}
-    train_args = {"max_steps": 2, "save_steps": 2, "max_train_samples": 8, "heldout_size": 0, "logging_steps": 1}
+    # heldout_size: the learning curve, on 2 items of the run's own verified eval at every save
+    train_args = {"max_steps": 2, "save_steps": 2, "max_train_samples": 8, "heldout_size": 2, "heldout_max_tokens": 4, "logging_steps": 1}
     preset["sft"]["args"] = {**train_args, "max_length": 256}
     preset["grpo"]["args"] = {**train_args, "max_steps": 1, "save_steps": 1, "max_completion_length": 16}
     preset["eval"] = {
@@ -69,6 +70,15 @@ def test_report_numbers_come_from_the_run_json(tiny_run):
     html = (run_dir / "report" / "index.html").read_text()
     assert "<table>" in html and not re.search(r'src="[^"]+\.png"', html)
     assert (run_dir / "report" / "accuracy_by_category.png").stat().st_size > 1000
+    summary = json.loads((run_dir / "report" / "summary.json").read_text())
+    o = results["overall"]
+    assert summary["models"]["grpo"] == {"n_items": o["n_items"], "accuracy": o["accuracy"], "ci_low": o["ci95"][0], "ci_high": o["ci95"][1]}
+    assert f"| *baseline: {summary['best_baseline']['name']} (best)* |" in report and "payoff_blind_ngram" in report
+    for kind in ("sft", "grpo"):  # the learning curve: held-out items from this run's verified eval
+        config = yaml.safe_load((run_dir / "train" / f"{kind}.yaml").read_text())
+        assert config["heldout_split"] == str(run_dir / "data" / "eval.jsonl")
+        assert f"| {kind} | {config['max_steps']} |" in report
+    assert (run_dir / "report" / f"learning_curve_{run_dir.name}.png").exists()
 
 
 def test_rerun_is_cached(tiny_run):

@@ -125,7 +125,9 @@ def overlap_counts(evaluation: list[Problem], training: dict[str, list[Problem]]
     return {name: {"exact": len(overlapping(evaluation, ps)), "near": len(overlapping(evaluation, ps, near=True))} for name, ps in training.items()}
 
 
-def filter_training_source(source: str, eval_path: str | Path, out_path: str | Path, data_dir: str | Path | None = None) -> dict[str, Any]:
+def filter_training_source(
+    source: str, eval_path: str | Path, out_path: str | Path, data_dir: str | Path | None = None, hub_id: str | None = None
+) -> dict[str, Any]:
     """A training file without the items whose question or game occurs in the eval at `eval_path`,
     written to `out_path`. `source` is a dataset name (`recon.data.registry`: `sft_cot`, `recon-train`,
     `verified:DIR`, a problems JSONL) or a prompt/completion JSONL (keyed by the question in its last
@@ -145,7 +147,7 @@ def filter_training_source(source: str, eval_path: str | Path, out_path: str | P
             (removed if unlabelled_keys(split_question(prompt)[0]) & eval_keys else kept).append(row)
         left = {"exact": 0, "near": 0}
     else:
-        kept, removed = without_overlap(load_problems(source, part="train", data_dir=data_dir), evaluation)
+        kept, removed = without_overlap(load_problems(source, part="train", data_dir=data_dir, hub_id=hub_id), evaluation)
         left = overlap_counts(evaluation, {"kept": kept})["kept"]
     if left["exact"] or left["near"]:
         raise RuntimeError(f"{source}: eval overlap left after filtering: {left}")
@@ -261,9 +263,12 @@ def build_splits(
     save_datasets: bool = True,
     progress: bool = False,
     shortcut_items: int = SHORTCUT_ITEMS,
+    hub_id: str | None = None,
 ) -> dict[str, Any]:
     """Write train.jsonl, eval.jsonl, sft_cot.jsonl (+ `datasets` folders), the payoff-blind
-    baseline's eval predictions and build_report.json/.md into `out`; returns the report. After
+    baseline's eval predictions and build_report.json/.md into `out`; returns the report. The published
+    splits come from `data_dir` (default: `$RECON_DATA_DIR`, `../shared/data/recon`) or the HF hub
+    dataset `hub_id`. After
     writing them, raises a `ShortcutError` when a payoff-blind baseline beats chance + 5 points on
     `shortcut_items` generated items of a category (0 skips that audit)."""
     from recon.data.contamination import item_keys, without_overlap
@@ -273,7 +278,7 @@ def build_splits(
     from recon.data.shortcuts import MIN_ITEMS, PREDICTIONS_FILE, ShortcutError, failure_message, shortcut_audit, write_predictions
     from recon.grading import grade_problem
 
-    published = load_all(data_dir)
+    published = load_all(data_dir, hub_id)
     audit_counts: dict[str, dict[str, dict[str, int]]] = {s: defaultdict(dict) for s in ("train", "eval", "sft_cot")}
     pub_eval = _kept(published["eval"], audit_counts["eval"])
     pub_train = _kept(published["train"], audit_counts["train"])
@@ -424,6 +429,7 @@ def build_command(
     eval_generated_per_category: int = typer.Option(20, "--eval-generated-per-category", help="Generated eval items per category."),
     difficulty: int = typer.Option(0, "--difficulty", help="Generator difficulty; 0 mixes 1..3."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder with the published CSVs."),
+    hub_id: Optional[str] = typer.Option(None, "--hub-id", help="Read the published splits from this HF hub dataset instead, e.g. MasterZhou/Recon."),
     shortcut_items: int = typer.Option(SHORTCUT_ITEMS, "--shortcut-items", help="Generated items per category and side for the shortcut audit (0 skips it)."),
 ) -> None:
     """Verified train/eval splits: audited published + generated items, shuffled, no eval overlap, shortcut audit."""
@@ -431,7 +437,7 @@ def build_command(
 
     try:
         report = build_splits(out, seed, generated_per_category, eval_generated_per_category, data_dir, difficulty, progress=True,
-                              shortcut_items=shortcut_items)
+                              shortcut_items=shortcut_items, hub_id=hub_id)
     except ShortcutError:
         from rich.console import Console
         from rich.markdown import Markdown

@@ -188,3 +188,26 @@ def even_slice(items: Sequence[T], n: int | None) -> list[T]:
     if n < 1:
         raise ValueError(f"cannot take {n} items")
     return [items[int(i * len(items) / n)] for i in range(n)]
+
+
+def stratified_slice(problems: Sequence[Problem], n: int | None) -> list[Problem]:
+    """`n` problems shared as evenly as the categories allow (a category with fewer items than its share
+    gives the rest to the others; leftover items go to categories in name order), each category's share
+    spread evenly over its items (`even_slice`); the slice keeps file order."""
+    if n is None or n >= len(problems):
+        return list(problems)
+    if n < 1:
+        raise ValueError(f"cannot take {n} items")
+    groups: dict[str, list[int]] = {}
+    for index, problem in enumerate(problems):
+        groups.setdefault(problem.category, []).append(index)
+    quota, left = {}, n
+    remaining = sorted(groups, key=lambda c: (len(groups[c]), c))
+    while remaining and len(groups[remaining[0]]) <= left // len(remaining):
+        smallest = remaining.pop(0)
+        quota[smallest] = len(groups[smallest])
+        left -= quota[smallest]
+    for rank, category in enumerate(sorted(remaining)):
+        quota[category] = left // len(remaining) + (rank < left % len(remaining))
+    chosen = sorted(i for c, indices in groups.items() if quota[c] for i in even_slice(indices, quota[c]))
+    return [problems[i] for i in chosen]

@@ -77,17 +77,32 @@ def load_problems(
     return problems
 
 
+def published_source(data_dir: str | Path | None = None, hub_id: str | None = None) -> str:
+    """Where the published splits are read from: the hub dataset `hub_id` when given, else the folder
+    `data_dir` (default `$RECON_DATA_DIR`, then `../shared/data/recon`), which must hold every CSV."""
+    if hub_id:
+        return f"hub dataset {hub_id}"
+    from recon.data.published import HUB_ID, SPLIT_FILES, default_data_dir
+
+    folder = Path(data_dir or default_data_dir())
+    missing = [name for name in SPLIT_FILES.values() if not (folder / name).is_file()]
+    if missing:
+        raise UserError(
+            f"published data not found: {folder} has no {', '.join(missing)}; pass --hub-id {HUB_ID} "
+            "or set RECON_DATA_DIR to a folder holding the published CSVs"
+        )
+    return str(folder)
+
+
 def describe(spec: str, *, part: Part = "eval", data_dir: str | Path | None = None, hub_id: str | None = None) -> str:
-    """Where a dataset name's problems come from, without loading them; an unusable name raises."""
+    """Where a dataset name's problems come from, without loading them; an unusable name raises, except
+    missing published data (a dry run reports it)."""
     split = published_split(spec)
     if split is not None:
-        if hub_id:
-            return f"published {split} split from the hub ({hub_id})"
-        from recon.data.published import SPLIT_FILES, default_data_dir
-
-        folder = Path(data_dir or default_data_dir())
-        missing = "" if (folder / SPLIT_FILES[split]).is_file() else "; not found there: set RECON_DATA_DIR or use a hub id"
-        return f"published {split} split ({folder}{missing})"
+        try:
+            return f"published {split} split from {published_source(data_dir, hub_id)}"
+        except UserError as exc:
+            return f"published {split} split: {exc}"
     if is_verified(spec):
         return str(verified_file(spec, part))
     path = Path(spec).expanduser()

@@ -18,14 +18,16 @@ import re
 import zlib
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence
 
-import numpy as np
 import typer
 
 from recon.data.contamination import mask_numbers
 from recon.data.problem import Problem
 from recon.errors import UserError
+
+if TYPE_CHECKING:  # numpy is imported where the linear baselines run, so `recon --help` stays light
+    import numpy as np
 
 MARGIN = 0.05
 ALPHA = 0.01
@@ -184,6 +186,8 @@ _PAIR_PRIME = 1_000_003
 
 def _hashes(features: Iterable[str]) -> np.ndarray:
     """Stable hashed ids of features (crc32, the same in every process)."""
+    import numpy as np
+
     return np.fromiter((zlib.crc32(f.encode()) % HASH_DIM for f in features), dtype=np.int64)
 
 
@@ -197,6 +201,8 @@ def _ranks(values: Sequence[float | None]) -> list[str]:
 def candidate_features(problem: Problem, options: list[str], with_question: bool) -> list[np.ndarray]:
     """Hashed feature ids for each candidate: its masked n-grams, position, length and numeric rank,
     and (`with_question`) each masked question n-gram conjoined with those."""
+    import numpy as np
+
     masked = [mask_numbers(o) for o in options]
     value_ranks = _ranks([option_value(o) for o in options])
     length_ranks = _ranks([float(len(o)) for o in options])
@@ -217,10 +223,14 @@ class LinearChooser:
     """A softmax over each item's candidates with a linear score on hashed features, fitted by SGD."""
 
     def __init__(self, with_question: bool, epochs: int = 8, learning_rate: float = 0.2, seed: int = 0):
+        import numpy as np
+
         self.with_question, self.epochs, self.learning_rate, self.seed = with_question, epochs, learning_rate, seed
         self.weights = np.zeros(HASH_DIM)
 
     def fit(self, items: list[tuple[Problem, list[str], int]]) -> "LinearChooser":
+        import numpy as np
+
         data = [(candidate_features(p, options, self.with_question), gold) for p, options, gold in items if len(options) > 1]
         rng = random.Random(self.seed)
         for _ in range(self.epochs):

@@ -38,7 +38,7 @@ def main(
     backend: str = typer.Option("hf", help="hf | llamacpp | openai | vllm"),
     data: str = typer.Option("recon-eval", help="recon-eval | recon-train | recon-sft-cot | verified:DIR | PATH.jsonl"),
     hub_id: Optional[str] = typer.Option(None, "--hub-id", help="read the published splits from this HF hub dataset (e.g. MasterZhou/Recon)"),
-    limit: Optional[int] = typer.Option(None, help="N items spread evenly over the categories (after --categories)"),
+    limit: Optional[int] = typer.Option(None, help="N items, equal shares per category (stratified; after --categories)"),
     categories: Optional[str] = typer.Option(None, help="comma-separated category names"),
     samples: int = typer.Option(1, help="completions per prompt (pass@1 averaged over them; needs --temperature > 0)"),
     temperature: float = typer.Option(0.0, help="0 = greedy"),

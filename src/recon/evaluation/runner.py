@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recon.data.problem import Problem, even_slice
+from recon.data.problem import Problem, stratified_slice
 from recon.errors import UserError
 from recon.runs import RunConflict, append_records, backend_identity, drop_records, open_run, read_appended_jsonl
 from recon.grading import THINK_MODES, grade
@@ -96,15 +96,15 @@ def load_eval_problems(data: str, hub_id: str | None = None) -> list[Problem]:
 
 
 def select_problems(problems: list[Problem], categories: list[str] | None, limit: int | None) -> list[Problem]:
-    """Filter by category (unknown names fail loudly), then keep `limit` items spread evenly over the
-    file, so a limit on a category-ordered file keeps every category."""
+    """Filter by category (unknown names fail loudly), then keep `limit` items stratified by category
+    (`stratified_slice`: equal shares, whatever the file's order)."""
     if categories:
         known = {p.category for p in problems}
         unknown = sorted(set(categories) - known)
         if unknown:
             raise UserError(f"--categories: unknown categories {unknown}; available: {sorted(known)}")
         problems = [p for p in problems if p.category in set(categories)]
-    return even_slice(problems, limit)
+    return stratified_slice(problems, limit)
 
 
 def build_units(problems: list[Problem], permutations: int, seed: int) -> list[Unit]:

@@ -16,6 +16,10 @@ def command(
     force: bool = typer.Option(False, "--force", help="Rerun every stage."),
     overrides: Optional[List[str]] = typer.Option(None, "--set", help="Override a preset value: key.sub=value (YAML)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved stages, datasets, models and folders; run nothing."),
+    hub_id: Optional[str] = typer.Option(
+        None, "--hub-id", help="Read the published splits from this HF hub dataset (e.g. MasterZhou/Recon) instead of "
+        "$RECON_DATA_DIR or ../shared/data/recon; overrides the preset's data.hub_id."
+    ),
     num_gpus: Optional[int] = typer.Option(
         None, "--num-gpus", min=1, help="Processes for accelerate-launched training (default: every visible GPU; a dry run plans 1 and 8)."
     ),
@@ -26,6 +30,8 @@ def command(
     from recon.pipeline.preset import load_preset
 
     config = load_preset(preset, overrides)
+    if hub_id:
+        config.setdefault("data", {})["hub_id"] = hub_id
     if num_gpus:
         from recon.training.args import with_num_processes
 

@@ -122,6 +122,14 @@ def map_of(item: Check) -> Check:
 
 
 TEXT, FLAG, MAP = kind(str), kind(bool), kind(dict)
+
+
+def category(value: Any, where: str) -> None:
+    """A category of the registry (`recon.data.categories`, imported only when a preset names one)."""
+    from recon.data.categories import CATEGORY_SPECS
+
+    kind(str, choices=tuple(sorted(CATEGORY_SPECS)))(value, where)
+
 COUNT, POSITIVE, NUMBER = kind(int, minimum=0), kind(int, minimum=1), kind(float, minimum=0)
 BACKEND = kind(str, choices=BACKEND_NAMES)
 TEXT_OR_LIST = kind(str, list)
@@ -142,6 +150,8 @@ SCHEMA: Check = section(
         sft_reasoning=kind(str, choices=("full", "none")),
         difficulty=COUNT,
         shortcut_items=COUNT,
+        hub_id=kind(str, nullable=True),  # the HF hub dataset of the published splits (`--hub-id`); null: local folder
+        exclude_categories=list_of(category),  # an ablation: left out of training files only
     ),
     sft=TRAINING,
     grpo=TRAINING,
@@ -202,15 +212,37 @@ def apply_override(preset: dict[str, Any], assignment: str) -> None:
         raise PresetError(f"--set {assignment!r}: value is not YAML ({' '.join(str(exc).split())})") from None
 
 
-def load_preset(name: str, overrides: list[str] | None = None) -> dict[str, Any]:
-    """The preset `name` (a packaged name or a YAML path) with `overrides` applied, validated."""
-    path = preset_path(name)
+def merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `changes` applied: mappings merged key by key, any other value replaced."""
+    out = dict(base)
+    for key, value in changes.items():
+        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _read_preset(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A preset file's mapping; `extends: OTHER` (a preset name or path) starts from OTHER's values."""
+    if path in seen:
+        raise PresetError(f"{path}: extends itself (through {' → '.join(map(str, seen))})")
     try:
         preset = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise PresetError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
     if not isinstance(preset, dict):
         raise PresetError(f"{path}: a preset is a mapping of keys (name, model, stages, …)")
+    base = preset.pop("extends", None)
+    if base is None:
+        return preset
+    if not isinstance(base, str):
+        raise PresetError(f"{path}: extends: expected a preset name or path, got {base!r}")
+    return merge({k: v for k, v in _read_preset(preset_path(base), (*seen, path)).items() if k != "name"}, preset)
+
+
+def load_preset(name: str, overrides: list[str] | None = None) -> dict[str, Any]:
+    """The preset `name` (a packaged name or a YAML path; `extends: OTHER` inherits OTHER's values) with
+    `overrides` applied, validated."""
+    path = preset_path(name)
+    preset = _read_preset(path)
     for assignment in overrides or []:
         apply_override(preset, assignment)
     preset.setdefault("name", path.stem)

@@ -20,12 +20,33 @@ from recon.runs import MODEL_STAGES, file_digest, open_run
 from recon.training.args import stage_training_plan, visible_gpus, with_num_processes
 
 
+EVAL_DATASETS: dict[str, dict] = {"verified": {}, "recon-eval": {}}
+
+
 def _recipe_digest(config: dict[str, Any]) -> dict[str, Any]:
     """The training recipe's content, so editing the recipe file reruns the stage."""
     return {"recipe": file_digest(resource_path(config["recipe"]))} if config.get("recipe") else {}
 
 
+def hub_id(preset: dict[str, Any]) -> str | None:
+    """The HF hub dataset every stage reads the published splits from (`data.hub_id`, `recon pipeline
+    --hub-id`); None: the local folder (`$RECON_DATA_DIR`, `../shared/data/recon`)."""
+    return (preset.get("data") or {}).get("hub_id")
+
+
+def reads_published(stage: str, config: dict[str, Any]) -> bool:
+    """Whether a stage reads the published splits: the data stage always, the others when they name one."""
+    from recon.data.registry import published_split
+
+    names = {"sft": [config.get("dataset", "generated")], "grpo": [config.get("dataset", "verified")],
+             "eval": list(config.get("datasets", EVAL_DATASETS))}.get(stage, [])  # fmt: skip
+    return stage == "data" or any(published_split(name) for name in names)
+
+
 # ------------------------------------------------------------------ stages
+
+
+TRAIN_KEPT = "train_without_excluded.jsonl"  # the train split less `data.exclude_categories`
 
 
 def data_stage(ctx: StageContext) -> dict[str, Any]:
@@ -42,11 +63,13 @@ def data_stage(ctx: StageContext) -> dict[str, Any]:
         save_datasets=False,
         progress=True,
         shortcut_items=ctx.config.get("shortcut_items", SHORTCUT_ITEMS),
+        hub_id=hub_id(ctx.preset),
     )
     sft_file = _sft_subset(out, ctx.config)
     return {
         "dir": str(out),
         "train": str(out / "train.jsonl"),
+        "training": str(_training_split(out, ctx.config)),
         "eval": str(out / "eval.jsonl"),
         "sft": str(sft_file),
         "counts": report.get("counts", {}),
@@ -59,9 +82,10 @@ def _sft_subset(out: Path, config: dict[str, Any]) -> Path:
     from recon.data.problem import read_problems, write_jsonl
 
     per_category = config.get("sft_per_category")
+    excluded = set(config.get("exclude_categories", []))
     by_category: dict[str, list] = {}
     for p in read_problems(out / "train.jsonl"):
-        if p.meta.get("solution"):
+        if p.meta.get("solution") and p.category not in excluded:
             by_category.setdefault(p.category, []).append(p)
     chosen = []
     for problems in by_category.values():
@@ -72,6 +96,19 @@ def _sft_subset(out: Path, config: dict[str, Any]) -> Path:
         chosen = [_answer_only(p) for p in chosen]
     path = out / "sft_solutions.jsonl"
     write_jsonl(chosen, path)
+    return path
+
+
+def _training_split(out: Path, config: dict[str, Any]) -> Path:
+    """The train split GRPO learns from: `train.jsonl`, or with `exclude_categories` (an ablation) a copy
+    without those categories. The eval and the baselines fitted on `train.jsonl` are unchanged."""
+    from recon.data.problem import read_problems, write_jsonl
+
+    excluded = set(config.get("exclude_categories", []))
+    if not excluded:
+        return out / "train.jsonl"
+    path = out / TRAIN_KEPT
+    write_jsonl([p for p in read_problems(out / "train.jsonl") if p.category not in excluded], path)
     return path
 
 
@@ -92,6 +129,10 @@ def _train(ctx: StageContext, kind: str, model: str, dataset: str) -> dict[str, 
     merged.update(model_name_or_path=model, dataset=dataset, output_dir=str(out_dir))
     merged.setdefault("think", ctx.preset.get("think", "required"))
     merged.setdefault("seed", ctx.preset.get("seed", 0))
+    if merged.get("heldout_size") and "heldout_split" not in ctx.config.get("args", {}):
+        merged["heldout_split"] = ctx.outputs["data"]["eval"]  # the learning curve: a fixed slice of this run's verified eval
+    if hub_id(ctx.preset):  # the training process reads its held-out split from the same place
+        merged.setdefault("hub_id", hub_id(ctx.preset))
     config_file = ctx.path("train", f"{kind}.yaml")
     config_file.write_text(yaml.safe_dump(merged, sort_keys=False))
     launcher = [packaged(arg) for arg in ctx.config.get("launcher", [sys.executable])]
@@ -121,7 +162,9 @@ def _train_filtered(ctx: StageContext, kind: str, model: str, dataset: str) -> d
     """`_train` on a training source named in the preset, without the items that overlap the eval."""
     from recon.data.build import filter_training_source
 
-    filtered = filter_training_source(dataset, ctx.outputs["data"]["eval"], ctx.path("train", f"{kind}_data.jsonl"))
+    filtered = filter_training_source(
+        dataset, ctx.outputs["data"]["eval"], ctx.path("train", f"{kind}_data.jsonl"), hub_id=hub_id(ctx.preset)
+    )
     ctx.console.print(f"[dim]{dataset}: {filtered['removed']} of {filtered['items']} items overlap the eval and are left out[/dim]")
     return {**_train(ctx, kind, model, filtered["path"]), "data_filter": filtered}
 
@@ -133,7 +176,8 @@ def grpo_stage(ctx: StageContext) -> dict[str, Any]:
     start = ctx.outputs["sft"]["checkpoint"] if ctx.config.get("from_sft", True) else ctx.preset["model"]
     dataset = ctx.config.get("dataset", "verified")
     if dataset == "verified":
-        return _train(ctx, "grpo", start, ctx.outputs["data"]["train"])
+        data = ctx.outputs["data"]
+        return _train(ctx, "grpo", start, data.get("training", data["train"]))
     return _train_filtered(ctx, "grpo", start, dataset)
 
 
@@ -160,10 +204,10 @@ def eval_stage(ctx: StageContext) -> dict[str, Any]:
     from recon.evaluation.runner import EvalConfig, evaluate, load_eval_problems, select_problems
 
     train = read_problems(ctx.outputs["data"]["train"])
-    datasets = ctx.config.get("datasets", {"verified": {}, "recon-eval": {}})
+    datasets = ctx.config.get("datasets", EVAL_DATASETS)
     problems_of = {
         name: select_problems(
-            read_problems(ctx.outputs["data"]["eval"]) if name == "verified" else load_eval_problems(name),
+            read_problems(ctx.outputs["data"]["eval"]) if name == "verified" else load_eval_problems(name, hub_id(ctx.preset)),
             settings.get("categories"),
             settings.get("limit"),
         )
@@ -269,7 +313,8 @@ def _describe_data(config: dict[str, Any], preset: dict[str, Any], run_dir: Path
     return [
         f"verified splits → {run_dir / 'data'} ({config.get('generated_per_category', 200)} generated items per "
         f"category for train, {config.get('eval_generated_per_category', 20)} for eval; "
-        f"SFT targets: {config.get('sft_reasoning', 'full')} reasoning)"
+        f"SFT targets: {config.get('sft_reasoning', 'full')} reasoning)",
+        *([f"training files without {', '.join(config['exclude_categories'])} (eval unchanged)"] if config.get("exclude_categories") else []),
     ]
 
 
@@ -277,14 +322,19 @@ def _describe_training(kind: str):
     def describe(config: dict[str, Any], preset: dict[str, Any], run_dir: Path, stages: list[str]) -> list[str]:
         from recon.data.registry import describe as describe_dataset
 
+        hub = hub_id(preset)
+        own = {"sft": "generated", "grpo": "verified"}[kind]
+        if (preset.get("data") or {}).get("exclude_categories") and config.get("dataset", own) != own:
+            raise PresetError(f"preset: data.exclude_categories applies to the run's own training files; {kind}.dataset must be {own}")
         if kind == "sft":
             start = preset["model"]
             dataset = config.get("dataset", "generated")
-            source = str(run_dir / "data" / "sft_solutions.jsonl") if dataset == "generated" else describe_dataset(dataset, part="train")
+            source = str(run_dir / "data" / "sft_solutions.jsonl") if dataset == "generated" else describe_dataset(dataset, part="train", hub_id=hub)
         else:
             start = str(run_dir / "train" / "sft") if config.get("from_sft", True) else preset["model"]
             dataset = config.get("dataset", "verified")
-            source = str(run_dir / "data" / "train.jsonl") if dataset == "verified" else describe_dataset(dataset, part="train")
+            train = TRAIN_KEPT if (preset.get("data") or {}).get("exclude_categories") else "train.jsonl"
+            source = str(run_dir / "data" / train) if dataset == "verified" else describe_dataset(dataset, part="train", hub_id=hub)
         recipe = resource_path(config["recipe"]) if config.get("recipe") else None
         if recipe is None or not recipe.is_file():
             raise PresetError(f"preset: {kind}.recipe: {config.get('recipe')!r} not found")
@@ -294,19 +344,29 @@ def _describe_training(kind: str):
             f"recipe {recipe} + args {config.get('args', {})}",
             f"launcher {' '.join(map(str, (packaged(a) for a in config.get('launcher', [sys.executable]))))}",
             f"checkpoint → {run_dir / 'train' / kind}",
+            *_describe_heldout(kind, config, yaml.safe_load(recipe.read_text()), run_dir),
             *stage_training_plan(kind, config, yaml.safe_load(recipe.read_text())),
         ]
 
     return describe
 
 
+def _describe_heldout(kind: str, config: dict[str, Any], recipe: dict[str, Any], run_dir: Path) -> list[str]:
+    """The learning-curve line: which held-out items the training evaluates at every save (see `_train`)."""
+    merged = {**recipe, **config.get("args", {})}
+    if not merged.get("heldout_size"):
+        return []
+    split = merged["heldout_split"] if "heldout_split" in config.get("args", {}) else run_dir / "data" / "eval.jsonl"
+    return [f"learning curve: {merged['heldout_size']} held-out items of {split} (stratified) at every save ({merged.get('save_steps')} steps)"]
+
+
 def _describe_eval(config: dict[str, Any], preset: dict[str, Any], run_dir: Path, stages: list[str]) -> list[str]:
     from recon.data.registry import describe as describe_dataset
 
-    datasets = config.get("datasets", {"verified": {}, "recon-eval": {}})
+    datasets = config.get("datasets", EVAL_DATASETS)
     lines = [f"backend {config.get('backend', 'hf')} {config.get('backend_options', {})}, max_tokens {config.get('max_tokens', 512)}"]
     for name, settings in datasets.items():
-        source = str(run_dir / "data" / "eval.jsonl") if name == "verified" else describe_dataset(name)
+        source = str(run_dir / "data" / "eval.jsonl") if name == "verified" else describe_dataset(name, hub_id=hub_id(preset))
         lines.append(f"dataset {name}: {source} (limit {settings.get('limit')}, {settings.get('permutations', 1)} option orders)")
     for label, model in _models_planned(preset, run_dir, stages).items():
         lines.append(f"{label} = {model} → {', '.join(str(run_dir / 'eval' / label / n) for n in datasets)}")
@@ -338,6 +398,16 @@ DESCRIBE = {
 }
 
 
+def _published_source_line(preset: dict[str, Any]) -> str:
+    """Where the published splits come from, or why a run would stop before its first stage."""
+    from recon.data.registry import published_source
+
+    try:
+        return f"published splits from {published_source(hub_id=hub_id(preset))}"
+    except UserError as exc:
+        return f"{exc} (a run stops before its first stage)"
+
+
 def selected_stages(preset: dict[str, Any]) -> list[Stage]:
     return [s for s in STAGES if s.name in preset.get("stages", [s.name for s in STAGES])]
 
@@ -353,7 +423,7 @@ def plan(preset: dict[str, Any], run_dir: Path, only: list[str] | None = None, f
             if name not in stages:
                 raise PresetError(f"{flag} {name}: not a stage of this preset ({', '.join(stages)})")
     lines = [f"preset {preset['name']}: model {preset['model']}, think {preset.get('think', 'required')}, seed {preset.get('seed', 0)}",
-             f"run folder {run_dir}"]
+             f"run folder {run_dir}", _published_source_line(preset)]
     for index, name in enumerate(stages, 1):
         skipped = " (skipped: --only)" if only and name not in only else ""
         lines.append(f"{index}. {name}{skipped}")
@@ -375,7 +445,12 @@ def run_pipeline(
     only: list[str] | None = None,
     console=None,
 ) -> dict[str, dict[str, Any]]:
-    """Run (or resume) the pipeline described by `preset` in `run_dir` (checked by `plan` first)."""
+    """Run (or resume) the pipeline described by `preset` in `run_dir` (checked by `plan` first; refused
+    when a stage to run reads the published splits and neither the local folder nor a hub id has them)."""
     plan(preset, run_dir, only, from_stage)
     stages = selected_stages(preset)
+    if any(reads_published(s.name, preset.get(s.name) or {}) for s in stages if not only or s.name in only):
+        from recon.data.registry import published_source
+
+        published_source(hub_id=hub_id(preset))
     return run_stages(stages, preset, run_dir, from_stage=from_stage, force=force, only=only, console=console)

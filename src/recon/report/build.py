@@ -19,9 +19,11 @@ from recon.games.arena.runner import RESULTS as ARENA_RESULTS
 from recon.games.selfplay.runner import RESULTS_JSON as SELFPLAY_RESULTS, TRANSCRIPTS
 from recon.report.behaviour import BehaviourTagger
 from recon.runs import MODEL_STAGES, read_appended_jsonl, read_manifest
-from recon.report.figures import plot_grouped_bars, plot_training_curves
+from recon.report.figures import plot_grouped_bars, plot_learning_curve, plot_training_curves
+from recon.report.verified import (BLIND, best_baseline, blind_accuracies, blind_wrong, item_correctness, predictions_path,
+                                   verified_baselines, write_summary)
 
-BASELINES = ("majority", "option_1", "random")
+HELDOUT_SUMMARY = "heldout/summary.jsonl"  # written by recon.training.run at every checkpoint
 
 
 @dataclass
@@ -36,6 +38,8 @@ class RunData:
     evals: list[dict[str, Any]] = field(default_factory=list)
     selfplay: list[dict[str, Any]] = field(default_factory=list)
     arena: list[dict[str, Any]] = field(default_factory=list)
+    blind_predictions: Path | None = None  # the build's payoff-blind predictions on the verified eval
+    heldout: dict[str, list[dict]] = field(default_factory=dict)  # per training stage: held-out accuracy by step
 
 
 def _read_json(path: Path) -> Any:
@@ -83,9 +87,11 @@ def load_run(root: Path) -> RunData:
     run = RunData(root.name, root, pipeline)
     if "data" in stages:
         run.build = _read_json(Path(stages["data"]["dir"]) / "build_report.json")
+        run.blind_predictions = predictions_path(stages["data"]["dir"])
     for kind in ("sft", "grpo"):
         if kind in stages:
             run.logs[kind] = _log_history(Path(stages[kind]["checkpoint"]))
+            run.heldout[kind] = read_appended_jsonl(Path(stages[kind]["checkpoint"]) / HELDOUT_SUMMARY)[0]
     for entry in stages.get("eval", {}).get("runs", []):
         results = _read_json(Path(entry["dir"]) / RESULTS_FILE)
         if results:
@@ -163,19 +169,23 @@ def audit_section(run: RunData) -> list[str]:
 
 
 def table3_section(runs: list[RunData], many: bool) -> tuple[list[str], dict]:
-    """Accuracy by stage on both eval sets, beside the trivial baselines."""
+    """Accuracy by stage on both eval sets with 95% intervals, the baselines as rows of the same table
+    (fixed position, train majority, the build's payoff-blind baseline on the same items), and each
+    model's lower bound against the best baseline on the verified eval."""
     lines = [
         "## Accuracy by stage (the paper's Table 3, with verified and permutation columns)",
         "",
         "| model | Recon-Eval acc. % [95% CI] | verified acc. % [95% CI] | verified, correct under all option orders % | verified format failures % | verified parse failures % |",
         "|---|---|---|---|---|---|",
     ]
-    per_category: dict[str, dict[str, float | None]] = {}
-    baselines: dict[str, dict] = {}
+    categories: dict[str, dict[str, dict]] = {}  # model label → category → metrics
+    verified: dict[str, dict] = {}  # model label → overall metrics
+    where_blind_wrong: dict[str, dict] = {}
+    baselines: dict[str, dict] = {}  # dataset → baseline → group → accuracy
     for run in runs:
-        by_key = {(e["model"], e["dataset"]): e["results"] for e in run.evals}
+        by_key = {(e["model"], e["dataset"]): e for e in run.evals}
         for model in _sorted_models(run.evals):
-            pub, ver = by_key.get((model, "recon-eval")), by_key.get((model, "verified"))
+            pub, ver = ((by_key.get((model, name)) or {}).get("results") for name in ("recon-eval", "verified"))
             cells = [
                 (_pct(pub["overall"]["accuracy"]) + _ci(pub["overall"])) if pub else "—",
                 (_pct(ver["overall"]["accuracy"]) + _ci(ver["overall"])) if ver else "—",
@@ -183,24 +193,45 @@ def table3_section(runs: list[RunData], many: bool) -> tuple[list[str], dict]:
                 _pct(ver["overall"].get("format_failure_rate")) if ver else "—",
                 _pct(ver["overall"].get("parse_failure_rate")) if ver else "—",
             ]
-            lines.append(f"| {_label(run, model, many)} | " + " | ".join(cells) + " |")
+            label = _label(run, model, many)
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+            if pub and "recon-eval" not in baselines:
+                baselines["recon-eval"] = verified_baselines(pub, None)
             if ver:
-                per_category[_label(run, model, many)] = {c: m["accuracy"] for c, m in ver["categories"].items()}
-            for name, res in (("recon-eval", pub), ("verified", ver)):
-                if res and res["overall"].get("baselines"):
-                    baselines[name] = res
-    for baseline in BASELINES:
-        pub = (baselines.get("recon-eval") or {}).get("overall", {}).get("baselines") or {}
-        ver = (baselines.get("verified") or {}).get("overall", {}).get("baselines") or {}
-        if pub or ver:
-            lines.append(f"| *baseline: {baseline}* | {_pct(pub.get(baseline))} | {_pct(ver.get(baseline))} | | | |")
-    reference = {}
-    if "verified" in baselines:
-        reference = {
-            c: max((v for k, v in (m.get("baselines") or {}).items() if v is not None and k != "random"), default=None)
-            for c, m in baselines["verified"]["categories"].items()
-        }
-    return lines + [""], {"per_category": per_category, "reference": reference}
+                eval_dir = by_key[(model, "verified")]["dir"]
+                categories[label], verified[label] = ver["categories"], ver["overall"]
+                if "verified" not in baselines:  # every model of a run answers the same items
+                    blind = blind_accuracies(run.blind_predictions, set(item_correctness(eval_dir))) if run.blind_predictions else None
+                    baselines["verified"] = verified_baselines(ver, blind)
+                if run.blind_predictions:
+                    where_blind_wrong[label] = blind_wrong(eval_dir, run.blind_predictions)
+    ver_baselines = baselines.get("verified", {})
+    best = best_baseline(ver_baselines)
+    names = {name for table in baselines.values() for name in table}
+    fixed = sorted((n for n in names if n.startswith("option_")), key=lambda n: int(n.split("_")[1]))
+    for name in [*fixed, *(n for n in ("majority", BLIND, "random") if n in names)]:
+        pub = baselines.get("recon-eval", {}).get(name, {}).get("overall")
+        ver = ver_baselines.get(name, {}).get("overall")
+        mark = " (best)" if best and best["name"] == name else ""
+        lines.append(f"| *baseline: {name}{mark}* | {_pct(pub)} | {_pct(ver)} | | | |")
+    if best:
+        margins = ", ".join(f"{label} {100 * ((o.get('ci95') or [None])[0] - best['accuracy']):+.1f}"
+                            for label, o in verified.items() if (o.get("ci95") or [None])[0] is not None)
+        lines += ["", f"Best baseline on the verified eval: **{best['name']}** {_pct(best['accuracy'])}%"
+                  + (f"; 95% lower bound minus it, in points: {margins}." if margins else ".")]
+    if ver_baselines and BLIND not in ver_baselines:
+        lines += ["", "The payoff-blind baseline is missing: this run's data folder has no shortcut predictions (rebuild the data)."]
+    reference = {c: best_baseline(ver_baselines, c) for c in sorted({c for v in categories.values() for c in v})}
+    return lines + [""], {
+        "per_category": {label: {c: m["accuracy"] for c, m in cats.items()} for label, cats in categories.items()},
+        "reference": {c: (b or {}).get("accuracy") for c, b in reference.items()},
+        "reference_names": {c: (b or {}).get("name") for c, b in reference.items()},
+        "categories": categories,
+        "verified": verified,
+        "baselines": ver_baselines,
+        "best_baseline": best,
+        "where_blind_wrong": where_blind_wrong,
+    }
 
 
 def other_evals_section(runs: list[RunData], many: bool) -> list[str]:
@@ -223,16 +254,62 @@ def other_evals_section(runs: list[RunData], many: bool) -> list[str]:
     return lines + [""]
 
 
-def category_section(per_category: dict[str, dict[str, float | None]], reference: dict) -> list[str]:
-    if not per_category:
+def category_section(acc: dict) -> list[str]:
+    """Per category: each model's accuracy with its 95% interval beside the category's best baseline; the
+    categories where a model is below that baseline named under the table."""
+    categories, reference, names = acc["categories"], acc["reference"], acc["reference_names"]
+    if not categories:
         return []
-    models = list(per_category)
-    categories = sorted({c for v in per_category.values() for c in v})
-    lines = ["## Accuracy by category on the verified eval (%)", "", "| category | " + " | ".join(models) + " | best trivial baseline |"]
-    lines.append("|---" * (len(models) + 2) + "|")
-    for c in categories:
-        lines.append(f"| {c} | " + " | ".join(_pct(per_category[m].get(c)) for m in models) + f" | {_pct(reference.get(c))} |")
+    models = list(categories)
+    lines = ["## Accuracy by category on the verified eval (% [95% CI])", "",
+             "| category | n | " + " | ".join(models) + " | best baseline |", "|---" * (len(models) + 3) + "|"]
+    below: dict[str, list[str]] = {m: [] for m in models}
+    for c in sorted(reference):
+        cells = []
+        for m in models:
+            metrics = categories[m].get(c)
+            cells.append(_pct(metrics["accuracy"]) + _ci(metrics) if metrics else "—")
+            if metrics and metrics["accuracy"] is not None and reference[c] is not None and metrics["accuracy"] < reference[c]:
+                below[m].append(c)
+        n = next((categories[m][c]["n_items"] for m in models if c in categories[m] and "n_items" in categories[m][c]), "")
+        best = f"{_pct(reference[c])} ({names[c]})" if reference[c] is not None else "—"
+        lines.append(f"| {c} | {n} | " + " | ".join(cells) + f" | {best} |")
+    lines += ["", "**Below the best baseline** (accuracy under the category's best baseline): "
+              + "; ".join(f"{m}: {', '.join(cs) if cs else 'none'}" for m, cs in below.items()) + "."]
     return lines + [""]
+
+
+def blind_wrong_section(where_blind_wrong: dict[str, dict]) -> list[str]:
+    """Accuracy on the verified items the payoff-blind baseline gets wrong: a lift that lives only where
+    the shortcut works is not reasoning."""
+    if not where_blind_wrong:
+        return []
+    models = list(where_blind_wrong)
+    groups = sorted({g for v in where_blind_wrong.values() for g in v} - {"overall"}) + ["overall"]
+    lines = ["## Accuracy where the payoff-blind baseline is wrong (% (items))", "",
+             f"Items of the verified eval that the build's payoff-blind `{BLIND}` model (masked numbers, options; "
+             "`recon.data.shortcuts`) answers wrongly, and each model's accuracy on them.", "",
+             "| category | " + " | ".join(models) + " |", "|---" * (len(models) + 1) + "|"]
+    for g in groups:
+        cells = [f"{_pct(v[g]['accuracy'])} ({v[g]['n']})" if g in v else "—" for v in where_blind_wrong.values()]
+        lines.append(f"| {'**overall**' if g == 'overall' else g} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def learning_curve_section(run: RunData, out_dir: Path, many: bool, best: dict | None) -> tuple[list[str], Path | None]:
+    """Held-out accuracy at every checkpoint of SFT and GRPO (the training's `heldout_size` slice): a table and a PNG."""
+    curves = {kind: [(row["step"], row["accuracy"]) for row in rows if row.get("accuracy") is not None]
+              for kind, rows in run.heldout.items()}
+    curves = {kind: points for kind, points in curves.items() if points}
+    if not curves:
+        return [], None
+    figure = plot_learning_curve(curves, out_dir / f"learning_curve_{run.name}.png", best)
+    n = next((row.get("n_items") for rows in run.heldout.values() for row in rows if row.get("n_items")), "?")
+    lines = ["## Learning curve" + (f" ({run.name})" if many else ""), "",
+             f"Accuracy on a fixed held-out slice of the verified eval ({n} items) at every checkpoint.", "",
+             "| stage | step | accuracy % |", "|---|---:|---:|"]
+    lines += [f"| {kind} | {step} | {_pct(accuracy)} |" for kind, points in curves.items() for step, accuracy in points]
+    return lines + ["", f"![Learning curve]({figure.name})", ""], figure
 
 
 def table4_section(runs: list[RunData], many: bool) -> tuple[list[str], dict]:
@@ -343,7 +420,7 @@ def behaviour_section(runs: list[RunData], many: bool, tagger: BehaviourTagger) 
 
 
 def build_report(run_dirs: list[Path], out_dir: Path, tagger: BehaviourTagger | None = None) -> dict[str, Path]:
-    """Write `index.md`, `index.html`, `report.json` and PNG figures into `out_dir`."""
+    """Write `index.md`, `index.html`, `report.json`, PNG figures and (with a verified eval) `summary.json` into `out_dir`."""
     runs = [load_run(Path(d)) for d in run_dirs]
     many = len(runs) > 1
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -364,13 +441,18 @@ def build_report(run_dirs: list[Path], out_dir: Path, tagger: BehaviourTagger | 
     t3, acc = table3_section(runs, many)
     lines += t3
     lines += other_evals_section(runs, many)
-    lines += category_section(acc["per_category"], acc["reference"])
+    lines += category_section(acc)
     bars = plot_grouped_bars(acc["per_category"], out_dir / "accuracy_by_category.png", "Verified-eval accuracy by category and stage",
                              "accuracy (%)", "category", reference=acc["reference"])
     if bars:
         figures["accuracy_by_category"] = bars
         lines += ["![Accuracy by category](accuracy_by_category.png)", ""]
+    lines += blind_wrong_section(acc["where_blind_wrong"])
     for run in runs:
+        curve_lines, curve = learning_curve_section(run, out_dir, many, acc["best_baseline"])
+        lines += curve_lines
+        if curve:
+            figures[f"learning_curve_{run.name}"] = curve
         curves = plot_training_curves(run.logs.get("sft", []), run.logs.get("grpo", []), out_dir / f"training_curves_{run.name}.png")
         if curves:
             figures[f"training_curves_{run.name}"] = curves
@@ -392,7 +474,11 @@ def build_report(run_dirs: list[Path], out_dir: Path, tagger: BehaviourTagger | 
     json_path = out_dir / "report.json"
     json_path.write_text(json.dumps({"runs": [r.name for r in runs], "accuracy_by_category": acc, "ne_rates": rates,
                                      "behaviour": behaviour, "figures": {k: v.name for k, v in figures.items()}}, indent=2, default=str))
-    return {"markdown": md_path, "html": html_path, "json": json_path, **figures}
+    paths = {"markdown": md_path, "html": html_path, "json": json_path, **figures}
+    if acc["verified"]:
+        baselines = {name: values.get("overall") for name, values in acc["baselines"].items()}
+        paths["summary"] = write_summary(out_dir, acc["verified"], acc["best_baseline"], baselines, acc["where_blind_wrong"])
+    return paths
 
 
 def _html(markdown_text: str, folder: Path) -> str:

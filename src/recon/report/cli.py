@@ -12,8 +12,9 @@ def command(
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: RUN_DIR/report for one run)."),
     tags: Optional[Path] = typer.Option(None, "--tags", help="YAML mapping behaviour tag → list of regexes."),
 ) -> None:
-    """Write the report (markdown, HTML, PNG figures) for one or more runs (pipeline, eval, games): Tables 3–5,
-    per-category accuracy, training curves, equilibrium rates and reasoning behaviour."""
+    """Write the report (markdown, HTML, PNG figures, summary.json) for one or more runs (pipeline, eval, games):
+    Tables 3–5 with the baselines, per-category accuracy, accuracy where the payoff-blind baseline is wrong,
+    learning and training curves, equilibrium rates and reasoning behaviour."""
     from recon.report.behaviour import BehaviourTagger
     from recon.report.build import build_report
 

@@ -1,5 +1,5 @@
-"""PNG figures for the report (matplotlib, headless): training curves, accuracy by category and
-stage, equilibrium rate by game."""
+"""PNG figures for the report (matplotlib, headless): training curves, the held-out learning curve,
+accuracy by category and stage, equilibrium rate by game."""
 
 from __future__ import annotations
 
@@ -87,6 +87,31 @@ def plot_grouped_bars(
     ax.set_title(title)
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_learning_curve(curves: Mapping[str, Sequence[tuple[int, float]]], path: Path, baseline: Mapping | None = None) -> Path:
+    """Held-out accuracy against the optimizer step, one line per training stage (GRPO's steps continue
+    after SFT's last); `baseline` ({name, accuracy}) as a dashed line."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    offset = 0
+    for stage, points in curves.items():
+        xs = [offset + step for step, _ in points]
+        ax.plot(xs, [100 * acc for _, acc in points], marker="o", markersize=3, linewidth=1.5, label=stage)
+        offset = max(xs)
+    if baseline:
+        ax.axhline(100 * baseline["accuracy"], color="black", linestyle="--", linewidth=1,
+                   label=f"best baseline ({baseline['name']}, full verified eval)")
+    ax.set_title("Held-out verified accuracy during training")
+    ax.set_xlabel("optimizer step (GRPO after SFT)")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

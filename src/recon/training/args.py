@@ -29,6 +29,9 @@ class ReconScriptArguments:
     data_dir: str | None = field(
         default=None, metadata={"help": "Folder holding the published CSVs (default: $RECON_DATA_DIR or ../shared/data/recon)."}
     )
+    hub_id: str | None = field(
+        default=None, metadata={"help": "Read the published splits from this HF hub dataset instead (e.g. MasterZhou/Recon)."}
+    )
     max_train_samples: int | None = field(
         default=None, metadata={"help": "Use only the first N training examples (after an even spread over the file)."}
     )
@@ -85,7 +88,7 @@ class ReconScriptArguments:
         default="eval", metadata={"help": "Held-out problems for periodic evaluation: a published split or a JSONL path."}
     )
     heldout_size: int = field(
-        default=0, metadata={"help": "Evaluate this many held-out problems (evenly spread, fixed) at every checkpoint; 0 = off."}
+        default=0, metadata={"help": "Evaluate this many held-out problems (stratified by category, fixed) at every checkpoint; 0 = off."}
     )
     heldout_max_tokens: int | None = field(
         default=None, metadata={"help": "Generation budget for held-out evaluation (default: max_completion_length or 512)."}
@@ -220,7 +223,7 @@ def steps_line(kind: str, global_batch: int, generations: int, n_train: int | No
         return f"steps: max_steps = {max_steps}"
     per_step = global_batch if kind == "sft" else global_batch // generations
     if n_train is None:
-        return f"steps: {epochs:g} epochs × (training {'examples' if kind == 'sft' else 'prompts'} / {per_step}) (data built by the data stage)"
+        return f"steps: {epochs:g} epochs × (training {'examples' if kind == 'sft' else 'prompts'} / {per_step}) (data not read yet: built by the data stage or downloaded)"
     per_epoch = -(-n_train // per_step) if kind == "sft" else n_train // per_step
     return f"steps: {epochs:g} epochs × {per_epoch} steps per epoch ({n_train} examples) = {int(epochs * per_epoch)} steps"
 
@@ -328,7 +331,8 @@ def with_num_processes(launcher: Sequence[str], gpus: int) -> list[str]:
 
 
 def _dataset_size(kind: str, dataset: str) -> int | None:
-    """Rows a named training source holds, when it can be read now (a dry run reports, it never fails on data)."""
+    """Rows a named training source holds, when it can be read now (a dry run reports, it never fails on
+    data, and never downloads: a hub dataset's size is unknown here)."""
     from recon.training.data import load_problems, sft_rows
 
     try:

@@ -15,12 +15,12 @@ from recon.errors import UserError
 GRPO_COLUMNS = ("prompt", "gold", "answer_type", "choices", "id")
 
 
-def load_problems(source: str, data_dir: str | None = None) -> list[Problem]:
+def load_problems(source: str, data_dir: str | None = None, hub_id: str | None = None) -> list[Problem]:
     """A dataset by its registry name (`recon-train`/`train`, `recon-sft-cot`/`sft_cot`, `verified:DIR`,
     a JSONL path; see `recon.data.registry`), the `train` part of a verified folder."""
     from recon.data.registry import load_problems as load_named
 
-    return load_named(source, part="train", data_dir=data_dir)
+    return load_named(source, part="train", data_dir=data_dir, hub_id=hub_id)
 
 
 def _worked_solution(problem: Problem) -> str | None:
@@ -28,7 +28,7 @@ def _worked_solution(problem: Problem) -> str | None:
     return text.strip() if isinstance(text, str) and text.strip() else None
 
 
-def sft_rows(source: str, data_dir: str | None = None) -> list[dict[str, Any]]:
+def sft_rows(source: str, data_dir: str | None = None, hub_id: str | None = None) -> list[dict[str, Any]]:
     """Conversational prompt/completion rows for SFT (completion-only loss).
 
     - the published `sft_cot` split: the 866 teacher traces (`meta["response"]`);
@@ -46,7 +46,7 @@ def sft_rows(source: str, data_dir: str | None = None) -> list[dict[str, Any]]:
                     raise UserError(f"{path}: row {lineno} needs both `prompt` and `completion`")
                 rows.append({"prompt": row["prompt"], "completion": row["completion"]})
             return rows
-    problems = load_problems(source, data_dir)
+    problems = load_problems(source, data_dir, hub_id)
     rows = [
         {"prompt": p.messages, "completion": [{"role": "assistant", "content": solution}]}
         for p in problems

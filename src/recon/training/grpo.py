@@ -22,7 +22,7 @@ def build_grpo_trainer(script, config, model_cfg):
     """A `GRPOTrainer` for the run described by the three parsed configs (batch plan printed first)."""
     from trl import GRPOTrainer
 
-    problems = even_slice(load_problems(script.dataset, script.data_dir), script.max_train_samples)
+    problems = even_slice(load_problems(script.dataset, script.data_dir, script.hub_id), script.max_train_samples)
     print_plan(
         [
             f"GRPO data: {script.dataset} ({len(problems)} prompts), rewards {script.rewards} "

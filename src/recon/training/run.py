@@ -78,13 +78,13 @@ def heldout_callbacks(script, config, processes: int | None = None) -> list:
     others wait, so a budget that could outlast `ddp_timeout` on several processes is refused here."""
     if script.heldout_size <= 0:
         return []
-    from recon.data.problem import even_slice
+    from recon.data.problem import stratified_slice
     from recon.training.data import load_problems
 
     max_tokens = script.heldout_max_tokens or getattr(config, "max_completion_length", None) or 512
     if not getattr(config, "use_vllm", False):
         check_heldout_budget(script.heldout_size, max_tokens, config.ddp_timeout, processes or world_size())
-    problems = even_slice(load_problems(script.heldout_split, script.data_dir), script.heldout_size)
+    problems = stratified_slice(load_problems(script.heldout_split, script.data_dir, script.hub_id), script.heldout_size)
     if getattr(config, "use_vllm", False):
         return [TrainerVLLMHeldout(problems, script.think, max_tokens, config.output_dir).as_callback()]
     return [heldout_eval_callback(problems, script.think, max_tokens, config.output_dir)]

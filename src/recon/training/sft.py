@@ -21,7 +21,7 @@ def build_sft_trainer(script, config, model_cfg):
     from datasets import Dataset
     from trl import SFTTrainer
 
-    rows = even_slice(sft_rows(script.dataset, script.data_dir), script.max_train_samples)
+    rows = even_slice(sft_rows(script.dataset, script.data_dir, script.hub_id), script.max_train_samples)
     print_plan([f"SFT data: {script.dataset} ({len(rows)} examples)", *batch_plan("sft", config, len(rows))])
     if config.completion_only_loss is False:
         print_plan(["warning: completion_only_loss is False, the prompt tokens are trained on too"])

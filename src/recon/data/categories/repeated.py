@@ -48,7 +48,7 @@ DEFECT_STEMS = (
     "secret", "frantic", "neglect", "selfish", "leave", "self-interest", "prioritiz", "forgo", "corner", "withh",
     "relax", "conflict", "instigat", "individual", "guard", "default", "hid", "conceal", "infring", "illegal",
     "encroach", "reinvest", "inadequat", "poach", "slash", "ignor", "renegad", "misus", "abandon", "under-invest", "underinvest",
-    "leak", "disclos",
+    "leak", "disclos", "advertis",
 )
 COOPERATE_STEMS = (
     "cooperat", "collud", "collusi", "collaborat", "honor", "honour", "fulfil", "adher", "comply", "complie",
@@ -60,10 +60,11 @@ COOPERATE_STEMS = (
 )
 # Phrases read before single words: (pattern, role).
 ROLE_PHRASES = (
-    (r"non-?poach\w*|non-?compet\w*|high(?:er)? prices?|set(?:s|ting)? high|fix(?:es|ing)? prices?|option a|true to|by the rules", "C"),
+    (r"moderate advertising|limit\w* (?:its |their )?(?:aggressive )?advertising|non-?poach\w*|non-?compet\w*|high(?:er)? prices?|set(?:s|ting)? high|fix(?:es|ing)? prices?|option a|true to|by the rules", "C"),
     (r"price wars?|pricing wars?|\bwar\b|cut(?:s|ting)? (?:its |their )?prices?|(?:lower|reduc)\w* (?:its |their )?prices?|low prices?"
      r"|fish(?:es|ing)? freely|increase production|own projects?|option b|free[- ]rid\w*|cut(?:s|ting)? corners?"
-     r"|keep(?:s|ing)? (?:their |its )?(?:\S+ ){0,2}secret", "D"),
+     r"|keep(?:s|ing)? (?:their |its )?(?:\S+ ){0,2}secret"
+     r"|invest\w* in (?:aggressive|expensive|heavy) [\w&-]+(?: r&d)?|(?:heavy|expensive) marketing", "D"),
 )
 
 
@@ -74,7 +75,7 @@ _NEGATORS = re.compile(r"\b(?:loss|lose|loses|losing|cost|costs|deficit|penalty)
 
 def _negated_at(low: str, start: int) -> bool:
     """Is the action word at `start` negated ('non-undercutting', 'decide not to contribute')?"""
-    return bool(re.search(r"(?:non-?|not |not to |n't |n't to |never |neither |no longer |less |refuses? to |refrain(?:s|ing)? from |abstain(?:s|ing)? from )$",
+    return bool(re.search(r"(?:non-?|not |not to |n't |n't to |never |neither (?:firm |company |party |country |nation )?|no longer |less |refuses? to |refrain(?:s|ing)? from |abstain(?:s|ing)? from )$",
                           low[max(0, start - 20): start]))
 
 
@@ -120,6 +121,12 @@ def _roles_in_order(text: str) -> list[str]:
             negated = _negated_at(low, word.start()) or bool(re.match(r"non-?(?!e)", word.group(0)))
             hits.append((word.start(), {"C": "D", "D": "C"}[r] if negated else r))
     return [r for _, r in sorted(hits)]
+
+
+def _first_role(text: str) -> str | None:
+    """'D' or 'C' for the action named first in `text` ('a firm that breaks the collusion' is 'D')."""
+    roles = _roles_in_order(text)
+    return roles[0] if roles else None
 
 
 def _role(text: str) -> str | None:
@@ -389,9 +396,8 @@ def _clause_owner_role(clause: str) -> str | None:
     cut = r"(?:^|\s)(?:while|whereas|against|if|when|should)\s"
     subject = re.split(cut, re.split(r",\s", pre)[-1], flags=re.I)[0]
     label = re.match(r"\s*(?:\w+\s+)?([AB])\b", subject)
-    first_role = lambda words: (_roles_in_order(words) or [None])[0]  # noqa: E731  ('a firm that breaks the collusion')
-    return (first_role(subject) or (label and _condition_roles(pre).get(label.group(1).lower()))
-            or _named_side_role(subject, pre) or first_role(re.split(cut, post, flags=re.I)[0]))
+    return (_first_role(subject) or (label and _condition_roles(pre).get(label.group(1).lower()))
+            or _named_side_role(subject, pre) or _first_role(re.split(cut, post, flags=re.I)[0]))
 
 
 def _payoff_clauses(text: str, nums: list[tuple[Fraction, int, int]]) -> list[str]:
@@ -401,11 +407,11 @@ def _payoff_clauses(text: str, nums: list[tuple[Fraction, int, int]]) -> list[st
     for k in range(1, len(nums)):
         gap = text[nums[k - 1][2]: nums[k][1]]
         cut = _last_break(gap)
-        bounds[-1] += "#" + gap[:cut]
+        end = re.search(r"[.;?!](?=\s|$)|,(?=\s+(?:whereas|while|but|however|if)\b)", gap)  # … or where a new case opens
+        bounds[-1] += "#" + gap[: min(cut, end.start()) if end else cut]
         bounds.append(gap[cut:])
     bounds[-1] += "#" + re.split(r"[.;?!](?:\s|$)", text[nums[-1][2]:])[0]
-    clauses = [re.sub(r"^[.;:?!,]?\s*", "", c) for c in bounds]
-    return clauses
+    return [re.sub(r"^[.;:?!,]?\s*", "", c) for c in bounds]
 
 
 def _read_by_clauses(text: str, nums: list[tuple[Fraction, int, int]]) -> dict[str, Fraction]:
@@ -419,11 +425,13 @@ def _read_by_clauses(text: str, nums: list[tuple[Fraction, int, int]]) -> dict[s
     pair = [k for k in range(4) if k not in sym]
     if len(sym) != 2:
         raise ParseError(f"{len(sym)} payoff clauses read as symmetric cells")
-    sym_roles = [(_roles_in_order(clauses[k]) or [None])[0] for k in sym]
+    sym_roles = [_first_role(clauses[k]) for k in sym]
     pair_roles = [_clause_owner_role(clauses[k]) for k in pair]
     if pair_roles == [None, None] and _RESPECTIVE.search(clauses[pair[0]] + clauses[pair[1]]):
-        case = re.split(r",\s", clauses[pair[0]].split("#")[0])[0]  # 'if one pockets and one bets, the respective gains are'
-        pair_roles = (_roles_in_order(case) or [None])[:1] + [None]
+        parts = re.split(r"[.;:?!]\s", text[: nums[pair[0]][1]])
+        sentence = next((p for p in reversed(parts) if re.search(r"\bone\b", p, re.I)), parts[-1])
+        case = re.split(r",\s", sentence)[0]  # 'if one pockets and one bets, the respective gains are'
+        pair_roles = [_first_role(case), None]
     flip = {"C": "D", "D": "C"}
     for roles in (sym_roles, pair_roles):
         if roles.count(None) == 1:

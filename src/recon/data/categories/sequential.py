@@ -67,14 +67,18 @@ def _bi_players(text: str) -> tuple[str, str] | None:
     if appositive:  # 'An entrepreneur, Alex, and an investor, Jamie, …'
         return appositive.group(1), appositive.group(2)
     lettered = re.search(r"\b(?:players?|doctors?|physicians?|Drs?\.|firms?|parties|investors?)\s+([A-Z])\s*,?\s+and\s+(?:\w+\.?\s+)?([A-Z])\b", text, re.I)
-    name = r"(?:Dr\.|Mr\.|Ms\.|Mrs\.)\s[A-Z]\w+|\b[A-Z][a-z]+ [A-Z]\b|\b[A-Z][a-z]+"
-    for m in ([] if lettered else re.finditer(rf"({name})\s*,?\s+and\s+({name})\b", text)):
+    name = r"(?:Dr\.|Mr\.|Ms\.|Mrs\.)\s[A-Z]\w+|\b[A-Z][a-z]+ [A-Z]\b|\b[A-Z][a-z]+(?:[A-Z]\w*)?"  # 'TechA', 'AstraTech'
+    # 'Alice and Bob', 'an artist Alice and her manager Bob'
+    for m in ([] if lettered else re.finditer(rf"({name})\s*,?\s+and\s+(?:(?:his|her|their)\s+[a-z]+\s+)?({name})\b", text)):
         a, b = m.group(1), m.group(2)
         if a not in _NON_NAMES and b not in _NON_NAMES and a != b:
             break
     else:
         if lettered:  # 'players A and B', 'Dr. A and Dr. B'
             return lettered.group(1), lettered.group(2)
+        players = list(dict.fromkeys(re.findall(r"\bPlayer ([A-Z])\b", text)))
+        if len(players) >= 2:  # 'Player A represents …, and Player B is …'
+            return players[0], players[1]
         m = re.search(r"\ban?\s+(\w+)\s+and\s+an?\s+(\w+)\b", text)
         if not m:
             return None
@@ -147,16 +151,19 @@ def _number_owners(sentence: str, names: tuple[str, str], genders: dict[str, int
     nums = list(_BI_NUMBER.finditer(sentence))
     mentions = _mentions(sentence, names)
     out: list[tuple[Fraction, int | None]] = []
+    named_after: list[bool] = []  # the payoff's owner is named right after it ('… and -7 for Dr. Lee')
     for k, m in enumerate(nums):
         value = Fraction(m.group(0))
         if value > 0 and _LOSS_VERB.search(sentence[nums[k - 1].end() if k else 0: m.start()]):
             value = -value
         end = nums[k + 1].start() if k + 1 < len(nums) else len(sentence)
         after = re.match(r"\s*(?:[a-z]+\s+){0,3}?(?:to|for)\s+(?:the\s+)?(.{0,40})", sentence[m.end(): end])
-        owner = None
+        owner, by_name = None, False
         if after:
             post = _mentions(re.split(r"[,;]|\b(?:while|and|but|whereas)\b", after.group(1))[0], names)
             owner = _owner(post[:1], genders) if post else None
+            by_name = bool(post) and post[0][1] in (0, 1, "o0", "o1")
+        named_after.append(by_name)
         if owner is None:
             before = [x for x in mentions if (nums[k - 1].end() if k else 0) <= x[0] < m.start()]
             owner = _owner(before, genders)
@@ -167,6 +174,14 @@ def _number_owners(sentence: str, names: tuple[str, str], genders: dict[str, int
         if owner is None:
             owner = carry
         out.append((value, owner))
+    # '8 for her and -7 for Dr. Lee', 'obtaining 8 and Dr. Lee -7' (two players of one gender): one outcome's
+    # two payoffs go to two players
+    for k in range(len(nums) - 1):
+        gap = sentence[nums[k].end(): nums[k + 1].start()]
+        same_clause = not re.search(r"(?<!\bDr)(?<!\bMr)(?<!\bMs)(?<!\bMrs)[.;]|\b(?:if|or)\b", gap, re.I)
+        named_next = named_after[k + 1] or bool(re.fullmatch(r"[\s,]*and\s+(?:\S+\s+)?\S+\s*", gap) and _mentions(gap, names))
+        if same_clause and out[k][1] is not None and out[k][1] == out[k + 1][1] and named_next and not named_after[k]:
+            out[k] = (out[k][0], 1 - out[k][1])
     # 'Alice and Bob get 5 and 7, respectively': owners in the order the clause names the players
     for k in range(len(nums) - 1):
         tail = sentence[nums[k + 1].end(): nums[k + 1].end() + 30]
@@ -288,6 +303,9 @@ def option_actions(options: Sequence[str], stop_condition: str, names: tuple[str
         by_overlap = [first, "continue" if first == "stop" else "stop"]
         if sorted(map(str, by_verb)) != ["continue", "stop"] or re.search(r"treatment|protocol|procedure|plan", stop_condition, re.I):
             return by_overlap
+    own = [bool(re.search(r"\b(?:his|her|their) own\b", o, re.I)) for o in options]
+    if by_verb == ["stop", "stop"] and sum(own) == 1:  # 'continue with her own plan' / 'switch back to Dr. Smith's plan'
+        return ["stop" if o else "continue" for o in own]
     return by_verb
 
 
@@ -367,6 +385,21 @@ def chain_readings(story: ChainStory, text: str) -> list[list[tuple[list[Fractio
     raise ParseError(f"{len(steps)} outcomes for a {n}-stage chain")
 
 
+def _continues_after_stop(chain: list[tuple[list[Fraction | None], str]], stage: int, names: tuple[str, str],
+                          options: Sequence[str], kinds: Sequence[str | None]) -> bool:
+    """Does the next stage open with the asked mover taking the stop action ('Lee sticks with her own
+    treatment' ends the game, yet 'if Dr. Lee continues with her own treatment, Dr. Smith decides …')?"""
+    if stage + 1 >= len(chain):
+        return False
+    lead = re.search(rf"\bif\s+{re.escape(names[stage % 2])}\s+([^,]+),", chain[stage + 1][1], re.I)
+    own = r"\b(?:his|her|their) own\b"
+    stop_option = next(o for o, k in zip(options, kinds) if k == "stop")
+    if not (lead and re.search(own, lead.group(1), re.I) and re.search(own, stop_option, re.I)):
+        return False
+    overlap = {k: len(_stems(o, names) & _stems(lead.group(1), names)) for o, k in zip(options, kinds)}
+    return overlap["stop"] > overlap["continue"]
+
+
 def audit_backward_induction(problem: Problem) -> AuditResult:
     """Trees listed one terminal history per line are solved directly; prose chain stories (negotiations,
     bidding, treatment choices) are read by `read_chain_story` and solved from the asked stage on. An
@@ -398,6 +431,8 @@ def audit_backward_induction(problem: Problem) -> AuditResult:
         kinds = option_actions(options, chain[stage][1], names)
         if sorted(map(str, kinds)) != ["continue", "stop"]:
             return unparsed(f"options read as {kinds}, expected one stop and one continue")
+        if _continues_after_stop(chain, stage, names, options, kinds):
+            return AuditResult("ill_posed", None, f"the story goes on to the next stage after {names[stage % 2]} stops at stage {stage + 1}")
         pairs = [(Fraction(0), Fraction(0))] * stage + [(p[0], p[1]) for p in needed]  # type: ignore[misc]
         actions = spe_actions(centipede_tree(pairs), ("continue",) * stage)
         outcome_text = "; ".join(f"({float(x):.2f}, {float(y):.2f})" for x, y in pairs[stage:])
