@@ -1,6 +1,6 @@
 """Teacher chain-of-thought distillation (`recon distill`)."""
 
-import importlib
+from recon import lazy_exports
 
 # Imported on first use, so `recon distill --help` loads none of the run machinery.
 _EXPORTS = {
@@ -18,9 +18,4 @@ _EXPORTS = {
     "summary_markdown": "run",
 }
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

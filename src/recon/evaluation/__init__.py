@@ -6,7 +6,7 @@
     results["overall"]["accuracy"], results["categories"]["pte"]["ci95"]
 """
 
-import importlib
+from recon import lazy_exports
 
 # Imported on first use, so `recon eval --help` loads neither numpy nor the runner.
 _EXPORTS = {
@@ -22,9 +22,4 @@ _EXPORTS = {
     "summarize": "summary",
 }
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -101,6 +101,21 @@ def closing_backend(backend):
             close()
 
 
+def describe_local_model(backend, settings: dict, **paths: str) -> dict:
+    """`describe()` of a backend that runs a resolved local model (`backend.spec`, `.resolved`,
+    `.chat_template`): the model's `paths` (`hf_path=…`, `gguf_path=…`), adapter, revision and template."""
+    adapter = backend.resolved.adapter_path
+    return {
+        "backend": backend.name,
+        "model": backend.spec,
+        **paths,
+        "adapter_path": str(adapter) if adapter else None,
+        "revision": backend.resolved.revision,
+        "chat_template": backend.chat_template,
+        "settings": settings,
+    }
+
+
 def answer_complete(text: str, thinking: bool) -> bool:
     """True once the final answer is written: a closed `\\boxed{…}` after `</think>` (when the model
     thinks: a `<think>` was opened or prefilled), or anywhere in the text otherwise."""

@@ -14,6 +14,7 @@ from recon.inference.base import (
     SamplingParams,
     answer_complete,
     check_conversations,
+    describe_local_model,
     draws,
     finish_text,
     load_chat_template,
@@ -198,20 +199,13 @@ class HFBackend:
     def describe(self) -> dict:
         import transformers
 
-        return {
-            "backend": self.name,
-            "model": self.spec,
-            "hf_path": str(self.resolved.hf_path),
-            "adapter_path": str(self.resolved.adapter_path) if self.resolved.adapter_path else None,
-            "revision": self.resolved.revision,
-            "chat_template": self.chat_template,
-            "settings": {
-                "device": self.device,
-                "dtype": self.dtype,
-                "batch_size": self.batch_size,
-                "transformers": transformers.__version__,
-            },
+        settings = {
+            "device": self.device,
+            "dtype": self.dtype,
+            "batch_size": self.batch_size,
+            "transformers": transformers.__version__,
         }
+        return describe_local_model(self, settings, hf_path=str(self.resolved.hf_path))
 
 
 class _TextStopper:

@@ -16,6 +16,7 @@ from recon.inference.base import (
     SamplingParams,
     answer_complete,
     check_conversations,
+    describe_local_model,
     draws,
     finish_text,
     load_chat_template,
@@ -180,19 +181,12 @@ class LlamaCppBackend:
     def describe(self) -> dict:
         import llama_cpp
 
-        return {
-            "backend": self.name,
-            "model": self.spec,
-            "gguf_path": str(self.gguf_path),
-            "adapter_path": str(self.resolved.adapter_path) if self.resolved.adapter_path else None,
-            "revision": self.resolved.revision,
-            "chat_template": self.chat_template,
-            "settings": {
-                "n_ctx": self.n_ctx,
-                "threads": self.threads,
-                "n_gpu_layers": self.n_gpu_layers,
-                "extra_buffers": self.extra_buffers,
-                "sampler": "temperature/top_p only (top_k=0, min_p=0, repeat_penalty=1)",
-                "llama_cpp_python": llama_cpp.__version__,
-            },
+        settings = {
+            "n_ctx": self.n_ctx,
+            "threads": self.threads,
+            "n_gpu_layers": self.n_gpu_layers,
+            "extra_buffers": self.extra_buffers,
+            "sampler": "temperature/top_p only (top_k=0, min_p=0, repeat_penalty=1)",
+            "llama_cpp_python": llama_cpp.__version__,
         }
+        return describe_local_model(self, settings, gguf_path=str(self.gguf_path))

@@ -22,6 +22,7 @@ from recon.inference.base import (
     ProgressFn,
     SamplingParams,
     check_conversations,
+    describe_local_model,
     draws,
     finish_text,
     load_chat_template,
@@ -179,12 +180,4 @@ class VLLMBackend:
         self.close()
 
     def describe(self) -> dict:
-        return {
-            "backend": self.name,
-            "model": self.spec,
-            "hf_path": str(self.resolved.hf_path),
-            "adapter_path": str(self.resolved.adapter_path) if self.resolved.adapter_path else None,
-            "revision": self.resolved.revision,
-            "chat_template": self.chat_template,
-            "settings": self.settings,
-        }
+        return describe_local_model(self, self.settings, hf_path=str(self.resolved.hf_path))

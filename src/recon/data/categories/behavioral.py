@@ -10,11 +10,11 @@ from fractions import Fraction
 
 from recon.data.categories import AuditResult, CategorySpec, register
 from recon.data.categories.common import (
+    audits_option_prompt,
     fmt,
     make_option_problem,
     numbers,
     place_options,
-    split_option_prompt,
     unparsed,
     verdict_for,
 )
@@ -45,11 +45,8 @@ _LOWEST = re.compile(r"\b(?:lowest|least|smallest)\b[^.?]*revenue", re.I)
 _EQUAL_REVENUE = re.compile(r"same expected revenue|revenue equivalen|all (?:\w+ )*(?:equal|the same)", re.I)
 
 
-def audit_auction_risk(problem: Problem) -> AuditResult:
-    try:
-        body, options = split_option_prompt(problem)
-    except ValueError as exc:
-        return unparsed(str(exc))
+@audits_option_prompt
+def audit_auction_risk(problem: Problem, body: str, options: list[str]) -> AuditResult:
     crra = _CRRA.search(body)
     risk = auctions.risk_attitude_of_rho(Fraction(crra.group(1))) if crra else risk_attitude(body)
     if risk is None:
@@ -168,11 +165,8 @@ _ACCEPTED = re.compile(r"accepted|answered yes|agreed to|said yes|chose to (?:tr
 _OTHER_PARTY = re.compile(r"would (?:he|she|they|your \w+) (?:agree|accept)|do(?:es)? (?:he|she|they) (?:agree|accept)", re.I)
 
 
-def audit_endowment_effect(problem: Problem) -> AuditResult:
-    try:
-        body, options = split_option_prompt(problem)
-    except ValueError as exc:
-        return unparsed(str(exc))
+@audits_option_prompt
+def audit_endowment_effect(problem: Problem, body: str, options: list[str]) -> AuditResult:
     intro = body.split("'", 1)[0] if "'" in body else body.split("\n", 1)[0]
     declined, accepted = bool(_DECLINED.search(intro)), bool(_ACCEPTED.search(intro))
     if declined == accepted:
@@ -295,11 +289,8 @@ def parse_certainty_prior(text: str) -> tuple[Fraction, decision.Lottery] | None
     return certain, decision.Lottery(risky_payoff, tokens[win_prob][0] / 100)
 
 
-def audit_certainty_effect(problem: Problem) -> AuditResult:
-    try:
-        body, options = split_option_prompt(problem)
-    except ValueError as exc:
-        return unparsed(str(exc))
+@audits_option_prompt
+def audit_certainty_effect(problem: Problem, body: str, options: list[str]) -> AuditResult:
     lotteries = [parse_lottery(o) for o in options]
     if len(options) < 2 or None in lotteries:
         return unparsed("an option is not a 'x with p% and 0 with (100-p)%' lottery")
@@ -399,11 +390,8 @@ def _option_amount_delay(text: str) -> tuple[Fraction, int] | None:
     return None
 
 
-def audit_time_inconsistency(problem: Problem) -> AuditResult:
-    try:
-        body, options = split_option_prompt(problem)
-    except ValueError as exc:
-        return unparsed(str(exc))
+@audits_option_prompt
+def audit_time_inconsistency(problem: Problem, body: str, options: list[str]) -> AuditResult:
     parsed = [_option_amount_delay(o) for o in options]
     if len(options) != 2 or None in parsed:
         return unparsed("options are not two 'amount, delay in days' payments")
@@ -486,11 +474,8 @@ def _named_candidates(body: str) -> set[str]:
     return {m.group(1) for m in re.finditer(r"(?<![.!?]\s)(?<!^)\b([A-Z])\b(?=\s*(?:,|and\b|\.|:|$|have\b|are\b|were\b))", intro)}
 
 
-def audit_condorcet_criterion(problem: Problem) -> AuditResult:
-    try:
-        body, options = split_option_prompt(problem)
-    except ValueError as exc:
-        return unparsed(str(exc))
+@audits_option_prompt
+def audit_condorcet_criterion(problem: Problem, body: str, options: list[str]) -> AuditResult:
     ballots = parse_ballots(body)
     if not ballots:
         return unparsed("no 'N voters voted for X > Y > Z' lines")

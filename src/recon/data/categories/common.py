@@ -3,10 +3,11 @@ item's options back, placing the gold uniformly, number formatting and worked so
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from recon.data.categories import AuditResult
 from recon.data.problem import Problem
@@ -48,6 +49,23 @@ def split_option_prompt(problem: Problem) -> tuple[str, list[str]]:
         raise ValueError("no 'Option N:' lines")
     body = head.split("Question:", 1)[-1].strip()
     return body, options
+
+
+def audits_option_prompt(
+    audit: Callable[[Problem, str, list[str]], AuditResult],
+) -> Callable[[Problem], AuditResult]:
+    """An audit handed the question body and option texts read by `split_option_prompt`; an item whose
+    prompt does not read that way is `unparsed`."""
+
+    @functools.wraps(audit)
+    def run(problem: Problem) -> AuditResult:
+        try:
+            body, options = split_option_prompt(problem)
+        except ValueError as exc:
+            return unparsed(str(exc))
+        return audit(problem, body, options)
+
+    return run
 
 
 def pending_id(category: str) -> str:

@@ -5,10 +5,11 @@ The sections are laid out as in `matrix`."""
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from fractions import Fraction
-from typing import Sequence
+from typing import Callable, Sequence
 
 from recon.data.categories import AuditResult, CategorySpec, register
 from recon.data.categories.common import (
@@ -542,13 +543,25 @@ def best_sustainable_path(game: NormalFormGame, kinds: Sequence[str], delta: Fra
     return winners[0] if len(winners) == 1 else None
 
 
-def audit_trigger(problem: Problem) -> AuditResult:
-    try:
-        cells = parse_symmetric_pd(problem.question)
-    except MissingPayoffs as exc:
-        return incomplete(str(exc))
-    except ParseError as exc:
-        return unparsed(str(exc))
+def audits_pd(audit: Callable[[Problem, dict[str, Fraction]], AuditResult]) -> Callable[[Problem], AuditResult]:
+    """An audit of a symmetric prisoner's dilemma, handed the payoff cells parsed from the question: a question
+    without its payoffs is `incomplete`, one whose payoffs do not parse is `unparsed`."""
+
+    @functools.wraps(audit)
+    def run(problem: Problem) -> AuditResult:
+        try:
+            cells = parse_symmetric_pd(problem.question)
+        except MissingPayoffs as exc:
+            return incomplete(str(exc))
+        except ParseError as exc:
+            return unparsed(str(exc))
+        return audit(problem, cells)
+
+    return run
+
+
+@audits_pd
+def audit_trigger(problem: Problem, cells: dict[str, Fraction]) -> AuditResult:
     values = [_option_value(o) for o in problem.choices or []]
     if any(v is None for v in values):
         return unparsed("an option is not a number")
@@ -570,14 +583,9 @@ def audit_trigger(problem: Problem) -> AuditResult:
 _BEST_FOR_SECOND = re.compile(r"which of them gives .{1,40}? the highest long-run average payoff", re.I)
 
 
-def audit_enforceability(problem: Problem) -> AuditResult:
+@audits_pd
+def audit_enforceability(problem: Problem, cells: dict[str, Fraction]) -> AuditResult:
     text = problem.question
-    try:
-        cells = parse_symmetric_pd(text)
-    except MissingPayoffs as exc:
-        return incomplete(str(exc))
-    except ParseError as exc:
-        return unparsed(str(exc))
     delta = parse_delta(text)
     if delta is None or not 0 <= delta < 1:
         return unparsed("no discount factor in [0, 1)")
@@ -605,14 +613,9 @@ def audit_enforceability(problem: Problem) -> AuditResult:
                        cells=shown, notion=notion, negated=negated)
 
 
-def audit_feasibility(problem: Problem) -> AuditResult:
+@audits_pd
+def audit_feasibility(problem: Problem, cells: dict[str, Fraction]) -> AuditResult:
     text = problem.question
-    try:
-        cells = parse_symmetric_pd(text)
-    except MissingPayoffs as exc:
-        return incomplete(str(exc))
-    except ParseError as exc:
-        return unparsed(str(exc))
     options = problem.choices or []
     points = [_option_point(o) for o in options]
     if any(p is None for p in points):
