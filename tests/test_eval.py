@@ -63,7 +63,7 @@ def test_perfect_model_and_complete_result_files(eval_problems, train_problems, 
     assert overall["format_failure_rate"] == overall["parse_failure_rate"] == 0.0
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
     assert saved["config"]["think"] == "optional" and saved["seed"] == 0 and saved["model"]["revision"]
-    assert saved["environment"]["packages"]["recon"] and saved["config_hash"]
+    assert saved["environment"]["packages"]["recon-econ"] and saved["config_hash"]
     markdown = (tmp_path / "run" / "results.md").read_text()
     assert "Table 3" in markdown and all(c in markdown for c in ("pte", "econnli", "baseline: majority"))
     records = read_records(tmp_path / "run" / "samples.jsonl")

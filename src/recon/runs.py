@@ -54,7 +54,7 @@ EXECUTION_OPTIONS = frozenset(
 )
 # Package versions in a backend's `describe()["settings"]`: recorded in the manifest, not keyed.
 VERSION_KEYS = frozenset({"transformers", "openai", "llama_cpp_python", "vllm", "torch"})
-PACKAGES = ("recon-econ", "recon", "torch", "transformers", "peft", "trl", "llama_cpp_python", "openai", "vllm", "numpy")
+PACKAGES = ("recon-econ", "torch", "transformers", "peft", "trl", "llama_cpp_python", "openai", "vllm", "numpy")
 
 
 class RunConflict(UserError, ValueError):
