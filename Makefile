@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 # CPU torch first, then everything else with it as a constraint: a newer torch pulled in by a dependency
 # would be a multi-GB CUDA build.
 TORCH_SPEC ?= torch==2.13.0
+# Where pip finds it. On this project's machines `torch==2.13.0` resolves to a CPU build; where it resolves from
+# stock PyPI (a CUDA build on Linux, several GB), pass TORCH_INDEX="--index-url https://download.pytorch.org/whl/cpu".
+TORCH_INDEX ?=
 LLAMA_CPP_VERSION := 0.3.36
 SHARE := $(VENV)/share/recon
 # The llama-cpp-python sdist, downloaded once: llama-cpp-python is built from it, and llama.cpp's GGUF
@@ -25,7 +28,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(BASE_STAMP): | $(BIN)/python
-	$(BIN)/pip install -q "$(TORCH_SPEC)"
+	$(BIN)/pip install -q $(TORCH_INDEX) "$(TORCH_SPEC)"
 	echo "$(TORCH_SPEC)" > $(VENV)/constraints.txt
 	touch $@
 

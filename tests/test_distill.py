@@ -199,6 +199,15 @@ def test_retry_failed_and_config_conflict(tmp_path):
         distill(problems, lambda: FakeBackend(script_mixed), out, config(tmp_path, samples=2), progress=False)
 
 
+def test_resume_under_another_grader_version_is_refused(tmp_path, monkeypatch):
+    problems = [make_problem(i) for i in range(2)]
+    out, cfg = tmp_path / "run", config(tmp_path)
+    distill(problems, lambda: FakeBackend(script_mixed), out, cfg, progress=False, log=lambda m: None)
+    monkeypatch.setattr("recon.distill.store.GRADER_VERSION", "another")
+    with pytest.raises(RunConflict, match="grader"):
+        distill(problems, lambda: FakeBackend(script_mixed), out, cfg, progress=False, log=lambda m: None)
+
+
 def test_bounded_concurrency(tmp_path):
     problems = [make_problem(i) for i in range(6)]
     gate, calls = threading.Event(), []

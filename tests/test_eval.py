@@ -202,6 +202,14 @@ def test_config_change_is_refused_but_a_larger_limit_extends(eval_problems, tmp_
     assert len(backend.calls) == 3 and results["overall"]["n_items"] == 8
 
 
+def test_resume_under_another_grader_version_is_refused(eval_problems, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    run(eval_problems[:5], lambda m: ALWAYS_OPTION_1, out, None)
+    monkeypatch.setattr("recon.evaluation.runner.GRADER_VERSION", "another")
+    with pytest.raises(RunConflict, match="grader"):
+        run(eval_problems[:5], lambda m: ALWAYS_OPTION_1, out, None)
+
+
 def test_compare_runs_paired_deltas(eval_problems, tmp_path):
     problems = eval_problems[:60]
     run(problems, lambda m: ALWAYS_OPTION_1, tmp_path / "a", None)

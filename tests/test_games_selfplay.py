@@ -124,6 +124,8 @@ def test_simultaneous_players_do_not_see_each_other_and_sequential_players_see_e
         ("<s></s>", 2, None),
         ("<s>1</s>", 2, None),
         ("", 2, None),
+        ("<s>choice_" + "1" * 5000 + "</s>", 2, None),  # a long number is no choice (and no crash in int())
+        ("<s>choice_0000002</s>", 2, None),
     ],
 )
 def test_parse_choice(text, n, expected):

@@ -34,7 +34,7 @@ def tiny_run(tiny_model_dir, tmp_path_factory):
         "selfplay": {"games": "pd,escalation", "trials": 1, "max_tokens": 8, "max_retries": 0},
         "arena": {"games": ["nim"], "opponents": ["random"], "matches": 1, "max_tokens": 8, "progress": False},
     }
-    path = run_dir / "preset.yaml"
+    path = tmp_path_factory.mktemp("preset") / "preset.yaml"  # not in the run folder: a pipeline adopts no other files
     path.write_text(yaml.safe_dump(preset))
     result = CliRunner().invoke(app, ["pipeline", "--preset", str(path), "--run-dir", str(run_dir)])
     assert result.exit_code == 0, result.output + repr(result.exception)

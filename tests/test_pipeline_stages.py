@@ -105,3 +105,21 @@ def test_training_stage_keys_hash_the_recipe_content(tmp_path):
         before = stage_key(stage, {"recipe": str(recipe)}, {}, {})
         recipe.write_text(recipe.read_text() + "num_train_epochs: 2\n")
         assert stage_key(stage, {"recipe": str(recipe)}, {}, {}) != before
+
+
+def test_training_stage_keys_hash_the_files_the_recipe_and_launcher_name(tmp_path):
+    """Editing the chat template a recipe names, or the accelerate config the launcher names, reruns training."""
+    from recon.pipeline.run import STAGES
+    from recon.pipeline.stages import stage_key
+
+    template, accelerate = tmp_path / "chat.jinja", tmp_path / "ddp.yaml"
+    template.write_text("{{ messages }}")
+    accelerate.write_text("num_processes: 1\n")
+    recipe = tmp_path / "sft.yaml"
+    recipe.write_text(f"learning_rate: 1e-4\nchat_template_path: {template}\n")
+    config = {"recipe": str(recipe), "launcher": ["accelerate", "launch", "--config_file", str(accelerate)]}
+    for stage in (s for s in STAGES if s.name in ("sft", "grpo")):
+        for edited in (template, accelerate):
+            before = stage_key(stage, config, {}, {})
+            edited.write_text(edited.read_text() + "# edited\n")
+            assert stage_key(stage, config, {}, {}) != before

@@ -506,3 +506,109 @@ def _scipy_rng(generator) -> dict:
     from scipy import stats
 
     return {"rng": generator} if "rng" in inspect.signature(stats.bootstrap).parameters else {"random_state": generator}
+
+
+# ------------------------------------------------------------------ folders of another kind, training runs
+
+
+def test_overwrite_never_clears_a_run_of_another_kind(tmp_path):
+    """`recon eval --out PIPELINE_RUN --overwrite` is refused before anything is deleted."""
+    with open_run(tmp_path / "run", "pipeline", None) as run:
+        (run.file("train") / "sft" / "checkpoint-1").mkdir(parents=True)
+    with pytest.raises(RunConflict, match="kind 'pipeline', not 'eval'") as err:
+        with open_run(tmp_path / "run", "eval", {"model": "a"}, overwrite=True):
+            pass
+    assert "\n" not in str(err.value)
+    assert (tmp_path / "run" / "train" / "sft" / "checkpoint-1").is_dir()
+
+
+def test_pipeline_refuses_a_folder_that_is_not_a_run_and_adopts_an_old_pipeline_folder(tmp_path):
+    stages = [Stage("data", lambda ctx: {}, "data", dirs=("data",))]
+    project = tmp_path / "myproject"
+    (project / "data").mkdir(parents=True)
+    (project / "data" / "precious.csv").write_text("keep me")
+    with pytest.raises(RunConflict, match=rf"{project} holds files .* no run manifest.*--run-dir NEW") as err:
+        run_stages(stages, {}, project, console=Console(quiet=True))
+    assert "\n" not in str(err.value)
+    assert (project / "data" / "precious.csv").read_text() == "keep me"
+    old = tmp_path / "old"  # a pipeline folder written before run manifests
+    (old / "stages").mkdir(parents=True)
+    run_stages(stages, {}, old, console=Console(quiet=True))
+    assert json.loads((old / "run.json").read_text())["kind"] == "pipeline"
+
+
+def test_pipeline_eval_with_failed_requests_is_not_done_and_a_rerun_retries_them(tmp_path, monkeypatch):
+    """Failed eval requests leave the stage unfinished (FailedItems, exit 3); the rerun resumes it and asks only them."""
+    from recon.pipeline import run as pipeline_run
+    from recon.runs import FailedItems
+
+    data = tmp_path / "data.jsonl"
+    write_jsonl([problem(i) for i in range(3)], data)
+    backend = {"now": None}
+    monkeypatch.setattr(pipeline_run, "_backend", lambda section, model: backend["now"])
+    stages = [Stage("data", lambda ctx: {"train": str(data), "eval": str(data)}, "data"),
+              Stage("eval", pipeline_run.eval_stage, "eval", needs=("data",), dirs=("eval",))]  # fmt: skip
+    preset = {"model": "m", "eval": {"datasets": {"verified": {}}}}
+
+    def flaky(messages):
+        if "Problem 1" in messages[-1]["content"]:
+            raise ConnectionError("server down")
+        return ANSWER
+
+    backend["now"] = ScriptedBackend(flaky, revision="s")
+    with pytest.raises(FailedItems, match="stage eval has failed items \\(base on verified: 1 failed requests\\).*rerun") as err:
+        run_stages(stages, preset, tmp_path / "run", console=Console(quiet=True))
+    assert err.value.exit_code == EXIT_FAILED_ITEMS
+    assert json.loads((tmp_path / "run" / "stages" / "eval.json").read_text())["status"] == "running"
+    backend["now"] = healthy = ScriptedBackend(lambda m: ANSWER, revision="s")
+    outputs = run_stages(stages, preset, tmp_path / "run", console=Console(quiet=True))
+    assert len(healthy.calls) == 1 and outputs["eval"]["runs"][0]["accuracy"] == 1.0
+    assert json.loads((tmp_path / "run" / "stages" / "eval.json").read_text())["status"] == "done"
+
+
+def test_pipeline_command_exits_3_when_a_stage_has_failed_items(tmp_path, monkeypatch):
+    from recon.pipeline import run as pipeline_run
+    from recon.runs import FailedItems
+
+    def failing(*args, **kwargs):
+        raise FailedItems("stage games has failed items (selfplay base: 2 with a failed request); rerun the same command to retry them")
+
+    monkeypatch.setattr(pipeline_run, "run_pipeline", failing)
+    result = CliRunner().invoke(app, ["pipeline", "--preset", "cpu-demo", "--run-dir", str(tmp_path / "run")])
+    assert result.exit_code == EXIT_FAILED_ITEMS and "stage games has failed items" in result.output
+
+
+def test_standalone_training_refuses_another_configurations_checkpoints(tmp_path, capsys):
+    """`recon train sft` into an output_dir trained with other settings (or another chat template) is refused,
+    not auto-resumed; the same settings resume; `--overwrite true` starts over."""
+    from recon.training.run import main_for
+
+    template = tmp_path / "template.jinja"
+    template.write_text("{{ messages }}")
+    recipe = tmp_path / "sft.yaml"
+    recipe.write_text(f"model_name_or_path: m\ndataset: d.jsonl\nlearning_rate: 1.0e-4\nchat_template_path: {template}\n"
+                      "use_cpu: true\nbf16: false\nlogging_steps: 1\n")  # fmt: skip
+    out = tmp_path / "out"
+    trained = []
+
+    def train(script, config, model_cfg):  # stands in for SFT: leaves a checkpoint behind
+        trained.append(sorted(p.name for p in out.iterdir() if not p.name.startswith((".", "run.json"))))
+        (out / f"checkpoint-{len(trained)}").mkdir()
+        return {}
+
+    def launch(*extra):
+        return main_for("sft", train, ["--config", str(recipe), "--output_dir", str(out), *extra])
+
+    launch()
+    launch("--logging_steps", "5")  # execution only: resumes
+    for changed in (["--learning_rate", "2e-4"], []):
+        if not changed:
+            template.write_text("{{ other }}")
+        with pytest.raises(SystemExit) as exit_:
+            launch(*changed)
+        assert exit_.value.code == 2
+        error = capsys.readouterr().err.strip()
+        assert "\n" not in error and "--output_dir NEW" in error and "--overwrite true" in error
+        assert ("config.learning_rate" if changed else f"files.{template}") in error
+    launch("--overwrite", "true")
+    assert trained == [[], ["checkpoint-1"], []]

@@ -65,6 +65,12 @@ class RunLocked(UserError, RuntimeError):
     """Another process is writing to the run folder."""
 
 
+class FailedItems(RuntimeError):
+    """A command finished but left items whose request failed; rerunning it retries them (exit `EXIT_FAILED_ITEMS`)."""
+
+    exit_code = EXIT_FAILED_ITEMS
+
+
 class CorruptRecord(UserError, ValueError):
     """A complete line of an append-only JSONL file that is not a JSON record."""
 
@@ -87,6 +93,12 @@ def file_digest(path: str | Path) -> str | None:
             return sha.hexdigest()
     except FileNotFoundError:
         return None
+
+
+def named_file_digests(values: Iterable[Any], resolve: Callable[[str], Any] = str) -> dict[str, str | None]:
+    """{value: content digest} for the string values that name an existing file (after `resolve`): a
+    recipe's chat template, a dataset, an accelerate config, so editing the file changes an identity."""
+    return {v: file_digest(resolve(v)) for v in values if isinstance(v, str) and Path(resolve(v)).is_file()}
 
 
 def backend_identity(description: dict[str, Any], options: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -284,34 +296,39 @@ def open_run(
     *,
     overwrite: bool = False,
     info: dict[str, Any] | None = None,
+    adopt: Iterable[str] = (),
+    flags: tuple[str, str] = ("--out NEW", "--overwrite"),
 ) -> Iterator[Run]:
     """Lock `folder`, check (or write) its manifest, and yield the open `Run`; the lock is held until exit.
 
-    `identity` None: the caller versions its own content (the pipeline keys each stage, so it may adopt
-    a folder that holds its preset). With `overwrite` a folder holding a run manifest is emptied first;
-    a folder holding other files and no manifest is refused and never touched (it is not a run folder,
-    or predates manifests)."""
+    `identity` None: the caller versions its own content (the pipeline keys each stage). A folder
+    holding a run of another kind is refused, `overwrite` or not, and never touched. With `overwrite`
+    a folder holding a run manifest of this kind is emptied first; a folder holding other files and no
+    manifest is refused and never touched (it is not a run folder), unless it holds one of the `adopt`
+    names (a run of this kind written before manifests). `flags`: the command's options for another
+    folder and for overwriting, named in the refusals."""
+    new, replace = flags
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with folder_lock(folder):
         manifest = read_manifest(folder)
         others = [p.name for p in folder.iterdir() if p.name != LOCK]
-        if manifest is None and others and identity is not None:
+        if manifest is None and others and not any((folder / name).exists() for name in adopt):
             raise RunConflict(
                 f"{folder} holds files ({', '.join(sorted(others)[:3])}…) but no run manifest ({MANIFEST}): it is not a "
-                "run folder or was written by an older recon; use --out NEW (or delete it)"
+                f"run folder or was written by an older recon; use another folder ({new}) or delete it"
             )
+        if manifest is not None and manifest.get("kind") != kind:
+            raise RunConflict(f"{folder} holds a run of kind {manifest.get('kind')!r}, not {kind!r}; use {new}")
         if manifest is not None and overwrite:
             _clear(folder)
             manifest = None
         if manifest is not None:
-            if manifest.get("kind") != kind:
-                raise RunConflict(f"{folder} holds a run of kind {manifest.get('kind')!r}, not {kind!r}; use --out NEW")
             if identity is not None and manifest.get("key") != digest(identity):
                 changed = changed_fields(manifest.get("identity") or {}, identity)
                 raise RunConflict(
                     f"{folder}: the {kind} run there used other settings (changed: {', '.join(changed) or 'identity'}); "
-                    "rerun with the same settings to resume, use --out NEW for a new run, or --overwrite to replace it"
+                    f"rerun with the same settings to resume, use {new} for a new run, or {replace} to replace it"
                 )
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         current = {

@@ -71,6 +71,8 @@ def option_cases() -> list[dict]:
         add("roman_numeral", boxed("Option " + ["I", "II", "III", "IV"][g - 1]), "option_only", choices, g)
         add("bare_number", boxed(str(g)), "option_only" if str(g) not in choices else "wrong", choices, g)
         add("text_only", boxed(gtext), "option_only", choices, g)
+        for form in ["{g}: {gtext}", "({g}) {gtext}", "{g}. {gtext}", "{g}) {gtext}"]:
+            add("leading_number", boxed(form.format(g=g, gtext=gtext)), "exact", choices, g)
         add("text_only/wrong", boxed(choices[o - 1]), "wrong", choices, g)
         add("text_number_mismatch", boxed(f"Option {g}: {choices[o - 1]}"), "format_violation", choices, g)
         add("paraphrased_text", boxed(f"Option {g}: the second outcome as described"), "option_only", choices, g)
@@ -98,6 +100,12 @@ def option_cases() -> list[dict]:
             add("final_statement/wrong", think(f"At first Option {g} looked right.\n\nFinal answer: Option {o}"), "wrong", choices, g)
             add("final_statement/with_reason", think(f"The answer is Option {g} since Option {o} is dominated."), "option_only", choices, g)
             add("reason_names_other", boxed(f"Option {g} because Option {o} is dominated"), "option_only", choices, g)
+            add("reason_names_other/while", boxed(f"Option {g} while Option {o} is dominated"), "option_only", choices, g)
+            add("reason_names_other/since", boxed(f"Option {g}, since Option {o} is dominated"), "option_only", choices, g)
+            add("hedge/also_works_while", boxed(f"Option {g} while Option {o} also works"), "format_violation", choices, g)
+            add("hedge/also_works_since", boxed(f"Option {g} since Option {o} also works"), "format_violation", choices, g)
+            add("hedge/also_correct", boxed(f"Option {g} because Option {o} is also correct"), "format_violation", choices, g)
+            add("leading_number/other_text", boxed(f"{g}: {choices[o - 1]}"), "format_violation", choices, g)
             add("hedge/after_text", boxed(f"Option {g}: {gtext} or Option {o}"), "format_violation", choices, g)
             add("hedge/after_text_no_colon", boxed(f"Option {g} {gtext} or Option {o}"), "format_violation", choices, g)
             add("boxes/different", think(f"\\boxed{{Option {g}}}\n\nOn reflection: \\boxed{{Option {o}}}"), "format_violation", choices, g)
@@ -154,6 +162,12 @@ def yes_no_cases() -> list[dict]:
         add("hedge/could_be", boxed(f"{gold} (but it could be {other})"), "format_violation")
         add("hedge/maybe_other", boxed(f"{gold}, maybe {other.lower()}"), "format_violation")
         add("answer_form/but_no", boxed(f"{gold}, but no more than that"), "exact")
+        add("answer_form/no_as_determiner", boxed(f"{gold}, because no firm deviates"), "exact")
+        add("answer_form/no_starts_reason", think(f"\\boxed{{{gold}}}\n\nNo firm gains by deviating."), "exact")
+        for form in ["{g}; but also {o}", "{g} if δ>0.5, {ol} otherwise", "{g} ({ol} for patient players)",
+                     "{g}, unless δ<0.5: then {ol}."]:
+            add("hedge/both_named", boxed(form.format(g=gold, o=other, ol=other.lower())), "format_violation")
+        add("hedge/both_named_unboxed", think(f"The answer is {gold.lower()} if δ>0.5, {other.lower()} otherwise."), "format_violation")
         add("negation/boxed", boxed(f"not {other}"), "wrong")
         add("negation/boxed_gold", boxed(f"not {gold}"), "wrong")
         add("negation/unboxed", think(f"The answer is not {other}."), "wrong")
@@ -255,6 +269,10 @@ def pairs_cases() -> list[dict]:
                      "none": "None", "set_latex": "\\{\\}", "words": "no pure strategy Nash equilibrium"}
             wrongs = {"one_cell": "[[0, 0]]", "tuple": "(1, 2)"}
             hedges = ["[] or [[0, 0]]", "None or (1, 1)", "either [] or [[2, 2]]", "[], [[0, 0]]"]
+        if cells:  # a capital P in the text is no cell ("P1:", "Pure NE")
+            for label in ("P1: ", "Pure NE: ", "PSNE = "):
+                add("label_with_capital_p", boxed(label + forms["list_of_tuples"]), "exact")
+            add("unboxed/label_with_capital_p", think(f"The Pure NE are {forms['list_of_tuples']}."), "option_only")
         for name, text in forms.items():
             add(f"notation/{name}", boxed(text), "exact")
             for wname in ("text", "mathbf", "dollars", "nested_box"):

@@ -1,6 +1,6 @@
 """The run folder: `raw.jsonl` (every teacher sample, the source of truth), `sft.jsonl` (derived
 from it), `summary.json`/`summary.md`, and the run manifest (`recon.runs`), whose identity is
-`run_identity`: the teacher, its sampling, and a content hash of the problems.
+`run_identity`: the teacher, its sampling, a content hash of the problems and the grader version.
 
 Crash safety: all samples of one problem are appended in one write and flushed, so after a
 `kill -9` the only damage is a torn tail. `open_run` cuts it off (and any problem whose samples are
@@ -15,6 +15,7 @@ from typing import Any
 
 from recon.data.problem import Problem
 from recon.distill.traces import sft_completion, split_trace
+from recon.grading import GRADER_VERSION
 from recon.runs import RunConflict, append_records, digest, read_appended_jsonl, write_atomic
 
 RAW = "raw.jsonl"
@@ -29,7 +30,7 @@ IDENTITY_KEYS = ("teacher_model", "samples", "keep_all_correct", "max_tokens", "
 
 
 def run_identity(config: dict[str, Any]) -> dict[str, Any]:
-    return {k: config[k] for k in IDENTITY_KEYS}
+    return {k: config[k] for k in IDENTITY_KEYS} | {"grader": GRADER_VERSION}
 
 
 def problem_fingerprint(problem: Problem) -> str:

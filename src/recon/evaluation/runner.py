@@ -11,7 +11,7 @@ from typing import Any
 from recon.data.problem import Problem, stratified_slice
 from recon.errors import UserError
 from recon.runs import RunConflict, append_records, backend_identity, drop_records, open_run, read_appended_jsonl
-from recon.grading import THINK_MODES, grade
+from recon.grading import GRADER_VERSION, THINK_MODES, grade
 from recon.evaluation.summary import RESULTS_FILE, summarize, write_results
 from recon.inference.base import Backend, Completion, SamplingParams
 
@@ -133,7 +133,11 @@ def run_identity(config: EvalConfig, backend_description: dict) -> dict:
     """What changes records: `hashed_config` and the backend's identity (resolved revision, chat template,
     every result-changing option). Item content is checked record by record on resume (`check_records`),
     so a larger `limit` extends a run."""
-    return {"eval": hashed_config(config), "backend": backend_identity(backend_description, config.backend_options)}
+    return {
+        "eval": hashed_config(config),
+        "backend": backend_identity(backend_description, config.backend_options),
+        "grader": GRADER_VERSION,
+    }
 
 
 def read_records(path: Path, repair: bool = False) -> list[dict]:

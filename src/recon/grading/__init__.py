@@ -1,5 +1,9 @@
 """One answer parser and grader, shared by the GRPO reward and the evaluator (spec: docs/grading.md)."""
 
+# Bump whenever a grading rule changes (docs/grading.md): eval and distill runs record it in their identity,
+# so a run resumed under other rules is refused instead of mixing verdicts.
+GRADER_VERSION = "2"
+
 from recon.grading.extract import THINK_MODES, Extraction, ThinkMode, answer_region, extract_answer, find_boxed
 from recon.grading.grade import (
     HIERARCHICAL_REWARD,
@@ -15,6 +19,7 @@ from recon.grading.normalise import NORMALISERS, Parsed, canonical_answer, regis
 from recon.grading.rewards import REWARD_REGISTRY, completion_text, get_reward, grade_batch
 
 __all__ = [
+    "GRADER_VERSION",
     "HIERARCHICAL_REWARD",
     "NORMALISERS",
     "REWARD_REGISTRY",

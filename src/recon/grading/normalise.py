@@ -123,6 +123,15 @@ _OPTION_TEXT_START = re.compile(r"^\s?[:.)\-–—]*\s?")
 # Where an explanation starts ("Option 2 since Option 3 is dominated"): options named after it are reasons.
 _EXPLANATION = re.compile(r"\b(?:because|since|given that|due to|whereas|unlike|rather than|than|while)\b", re.I)
 _BARE_NUMBER = re.compile(rf"({_NUMBER})\.?", re.I)
+# "Option 3 also works", "Option 3 is also correct": a second option offered as valid, not a reason.
+_ALSO_VALID = re.compile(
+    r"\s?(?:(?:is|are|would be|could be|might be|may be)\s)?(?:also|equally)\s"
+    r"(?:works?|valid|correct|right|optimal|fine|acceptable|possible|an?\s(?:valid|correct|optimal))\b"
+    r"|\s?(?:works?|is\s(?:valid|correct|fine|optimal|right))\s(?:too|as well|also)\b",
+    re.I,
+)
+# A bare option number, then text: `2: stay out`, `(2) stay out`, `2. stay out`.
+_LEADING_NUMBER = re.compile(r"\(?\s?([0-9]{1,6})(?:\s?[:)\-–—]|\.(?=\s)|(?=\s))\s?(.+)")
 # Bare numbers joined as alternatives ("2 or 3", "1, 2, 3, 4"): a hedge without the word "Option".
 _BARE_LIST = re.compile(r"(?:[0-9]+(?![0-9])|[ ,/&|+.()\-–—]|\bor\b|\band\b|\beither\b)+", re.I)
 _ALTERNATIVES = re.compile(r"\s?(?:\bor\b|\beither\b|/|;|\|)\s?", re.I)
@@ -151,6 +160,8 @@ def _without_reasons(s: str, choices: Sequence[str] | None) -> str:
     reason = _EXPLANATION.search(s, first.end()) if first else None
     if not reason or not _OPTION.search(s, reason.end()):
         return s
+    if any(_ALSO_VALID.match(s, later.end()) for later in _OPTION.finditer(s, reason.end())):
+        return s  # "Option 2 while Option 3 also works" names both
     between = s[first.end() : reason.start()]
     if between.lstrip()[:1] in (":", "-", "–", "—", "(") or (
         comparable(between) and any(comparable(c).startswith(comparable(between)) for c in choices or [])
@@ -187,6 +198,12 @@ def parse_option(s: str, choices: Sequence[str] | None = None, gold: str | None 
                 break
     verdict = _verdict(named, negated)
     if verdict is None:
+        lead = _LEADING_NUMBER.fullmatch(s) if choices else None
+        if lead and (number := _small_int(lead.group(1))) and in_range(number):
+            text = lead.group(2).strip()
+            other = _choice_index(text, choices)
+            if other is not None:
+                return Parsed("answer", number, text=text) if other == number else Parsed("hedge", (number, other))
         by_text = _choice_index(s, choices)
         if by_text is not None:
             return Parsed("answer", by_text, by_text=True)
@@ -224,13 +241,19 @@ _YES_NO_HEDGE = re.compile(
     r"|\b(?:(?:could|might|may)\s(?:also\s)?be|maybe|perhaps|possibly|alternatively)\W+(?:yes|no)\b",
     re.I,
 )
+# The other value later, standing as an answer of its own ("Yes; but also No", "no otherwise", "(yes for
+# patient players)") rather than as a word of the explanation ("Yes, because no firm deviates").
+_YES_NO_AS_ANSWER = re.compile(
+    r"\b(yes|no)\b(?=\s*(?:$|[.,;:!?)\]]|\b(?:otherwise|else|for|if|when|whenever|unless|under|in case)\b))", re.I
+)
 _YES_NO_TAIL = re.compile(r"\W*(?:(?:or|and|nor|vs|versus|but)\W+)?(?:(?:maybe|perhaps|possibly)\W+)?(yes|no|not|maybe)\W*", re.I)
 
 
 @register("yes_no", r"(?=[yYnN])\b(?:yes|no)\b", lambda v: str(v).capitalize())
 def parse_yes_no_span(s: str, choices: Sequence[str] | None = None, gold: str | None = None) -> Parsed | None:
     """The leading word, after a label ("Answer:", "The answer is"): `Yes — no doubt` → yes. The other
-    value offered as an alternative (`Yes or No`, `yes/no`, `Yes, no`) is a hedge; `not yes` a negation."""
+    value offered as an alternative (`Yes or No`, `yes/no`, `Yes, no`) or standing as an answer later
+    (`Yes; but also No`, `Yes if δ>0.5, no otherwise`) is a hedge; `not yes` a negation."""
     rest = s[_LABEL.match(s).end() :]
     if _YES_NO_NEGATION.match(rest):
         word = _YES_NO.search(rest, 0, 40)
@@ -242,7 +265,8 @@ def parse_yes_no_span(s: str, choices: Sequence[str] | None = None, gold: str | 
         return None
     answer = word.group(1).casefold()
     tail = _YES_NO_TAIL.fullmatch(rest, word.end())
-    if _YES_NO_HEDGE.search(rest) or (tail and tail.group(1).casefold() != answer):
+    both = any(m.group(1).casefold() != answer for m in _YES_NO_AS_ANSWER.finditer(rest, word.end()))
+    if both or _YES_NO_HEDGE.search(rest) or (tail and tail.group(1).casefold() != answer):
         return Parsed("hedge", ("yes", "no"))
     return Parsed("answer", answer)
 
@@ -313,8 +337,9 @@ _CELL = re.compile(r"[(\[] ?(-?[0-9]{1,6}) ?, ?(-?[0-9]{1,6}) ?[)\]]")
 _NO_CELL = re.compile(
     r"∅|\[ ?\]|\( ?\)|\bnone\b|\bno (?:pure[- ]strategy |pure |nash |such )*(?:nash )?equilibri|\bdoes not exist\b", re.I
 )
-# A list of cells after each cell is replaced by P (`[P, P]`, `(P; P)`), or one loose cell.
-_CELL_GROUP = re.compile(r"[\[(] ?P(?: ?(?:[,;] ?)?(?:and )?P)* ?[\])]|P")
+_CELL_MARK = "\x00"  # stands for one cell in the skeleton (any NUL in the text is dropped first)
+# A list of cells after each cell is replaced by the mark (`[•, •]`, `(•; •)`), or one loose cell.
+_CELL_GROUP = re.compile(r"[\[(] ?\x00(?: ?(?:[,;] ?)?(?:and )?\x00)* ?[\])]|\x00")
 _PAIRS_HEDGE = re.compile(r"\b(?:or|either|maybe|perhaps|possibly)\b|/", re.I)
 
 
@@ -327,13 +352,13 @@ def parse_pairs_span(s: str, choices: Sequence[str] | None = None, gold: str | N
     "or"/"either"/"/" between candidates, or cells together with "none" are a hedge; `not (0, 1)` a negation."""
     negations = _Negations(s)
     found = list(_CELL.finditer(s))
-    skeleton = _CELL.sub("P", s)
+    skeleton = _CELL.sub(_CELL_MARK, s.replace(_CELL_MARK, ""))
     candidates: set[frozenset[tuple[int, int]]] = set()
     loose: set[tuple[int, int]] = set()  # cells not inside a list of cells
     negated: list[tuple[int, int]] = []
     taken = 0
     for group in _CELL_GROUP.finditer(skeleton):
-        members = found[taken : taken + group.group().count("P")]
+        members = found[taken : taken + group.group().count(_CELL_MARK)]
         taken += len(members)
         cells = set()
         for cell in members:
@@ -342,7 +367,7 @@ def parse_pairs_span(s: str, choices: Sequence[str] | None = None, gold: str | N
                 negated.append(value)
             else:
                 cells.add(value)
-        if group.group() == "P":
+        if group.group() == _CELL_MARK:
             loose |= cells
         elif cells:
             candidates.add(frozenset(cells))

@@ -53,7 +53,13 @@ def command(
 
     console = Console()
     started = time.perf_counter()
-    outputs = run_pipeline(config, folder, from_stage=from_stage, force=force, only=only, console=console)
+    from recon.runs import FailedItems
+
+    try:
+        outputs = run_pipeline(config, folder, from_stage=from_stage, force=force, only=only, console=console)
+    except FailedItems as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(exc.exit_code) from None
     minutes = (time.perf_counter() - started) / 60
     lines = [f"run folder: {folder}", f"wall time: {minutes:.1f} min"]
     for entry in outputs.get("eval", {}).get("runs", []):

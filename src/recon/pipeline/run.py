@@ -16,7 +16,7 @@ from recon.pipeline.preset import PresetError, packaged, resource_path
 from recon.errors import UserError
 from recon.inference.base import closing_backend
 from recon.pipeline.stages import Stage, StageContext, run_stages
-from recon.runs import MODEL_STAGES, file_digest, open_run
+from recon.runs import MODEL_STAGES, FailedItems, file_digest, named_file_digests
 from recon.training.args import stage_training_plan, visible_gpus, with_num_processes
 
 
@@ -24,8 +24,14 @@ EVAL_DATASETS: dict[str, dict] = {"verified": {}, "recon-eval": {}}
 
 
 def _recipe_digest(config: dict[str, Any]) -> dict[str, Any]:
-    """The training recipe's content, so editing the recipe file reruns the stage."""
-    return {"recipe": file_digest(resource_path(config["recipe"]))} if config.get("recipe") else {}
+    """The training recipe's content and that of the files it, its args and the launcher name (a chat
+    template, an accelerate config), so editing any of them reruns the stage."""
+    if not config.get("recipe"):
+        return {}
+    recipe_file = resource_path(config["recipe"])
+    recipe = yaml.safe_load(recipe_file.read_text()) if recipe_file.is_file() else {}
+    named = named_file_digests([*{**(recipe or {}), **config.get("args", {})}.values(), *config.get("launcher", [])], packaged)
+    return {"recipe": file_digest(recipe_file), **({"files": named} if named else {})}
 
 
 def hub_id(preset: dict[str, Any]) -> str | None:
@@ -140,10 +146,9 @@ def _train(ctx: StageContext, kind: str, model: str, dataset: str) -> dict[str, 
     command = [*launcher, "-m", f"recon.training.{kind}", "--config", str(config_file)]
     ctx.console.print(f"[dim]$ {' '.join(command)}[/dim]")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    # The checkpoint folder is a run of its own: locked while it trains, and never resumed (auto-resume of
-    # checkpoint-N) under another configuration (the stage clears it when its key changes).
-    with open_run(out_dir, "train", {"kind": kind, "config": merged}, info={"config": str(config_file)}):
-        completed = subprocess.run(command, env=env)
+    # The checkpoint folder is a run of its own, opened by the training process (`recon.training.run`):
+    # locked while it trains, never resumed under another configuration (the stage also clears it when its key changes).
+    completed = subprocess.run(command, env=env)
     if completed.returncode != 0:
         # The training process has printed its own error above; this is the pipeline's one line.
         raise UserError(f"{kind} training failed (exit {completed.returncode}; its output is above); config: {config_file}")
@@ -213,7 +218,7 @@ def eval_stage(ctx: StageContext) -> dict[str, Any]:
         )
         for name, settings in datasets.items()
     }
-    runs = []
+    runs, failed = [], []
     for label, model in _models(ctx).items():
         # One backend per model, closed (a vLLM engine shut down, its GPU memory released) before the next.
         with closing_backend(_backend(ctx.config, model)) as backend:
@@ -234,7 +239,16 @@ def eval_stage(ctx: StageContext) -> dict[str, Any]:
                 ctx.console.print(f"[bold]{label}[/bold] on {name}: {len(problems)} items × {config.permutations} orders")
                 results = evaluate(backend, problems, config, out, baselines_train=train if name == "verified" else None)
                 runs.append({"model": label, "dataset": name, "dir": str(out), "accuracy": results["overall"]["accuracy"]})
+                if results["overall"].get("n_errors"):
+                    failed.append(f"{label} on {name}: {results['overall']['n_errors']} failed requests")
+    _check_failed("eval", failed)
     return {"runs": runs}
+
+
+def _check_failed(stage: str, failed: list[str]) -> None:
+    """Refuse to record a stage as done while items of it failed (a rerun resumes the stage and retries them)."""
+    if failed:
+        raise FailedItems(f"stage {stage} has failed items ({'; '.join(failed)}); not recorded as done: rerun the same command to retry them")
 
 
 def games_stage(ctx: StageContext) -> dict[str, Any]:
@@ -245,6 +259,9 @@ def games_stage(ctx: StageContext) -> dict[str, Any]:
     for label, model in _models(ctx).items():
         with closing_backend(_backend(ctx.config, model)) as backend:  # one engine at a time (see eval_stage)
             _play(ctx, label, backend, selfplay_cfg, arena_cfg, out)
+    _check_failed("games", [
+        f"{part} {entry['model']}: {entry['failed']} with a failed request" for part in ("selfplay", "arena") for entry in out[part] if entry["failed"]
+    ])
     return out
 
 
@@ -265,17 +282,18 @@ def _play(ctx: StageContext, label: str, backend, selfplay_cfg: dict, arena_cfg:
             SelfPlayConfig(seed=ctx.preset.get("seed", 0), model_label=label, **settings),
             path,
         )
-        out["selfplay"].append({"model": label, "dir": str(path), "overall": results["table4"]["overall"]})
+        out["selfplay"].append({"model": label, "dir": str(path), "overall": results["table4"]["overall"],
+                                "failed": results["failed_request_trials"]})
     if arena_cfg:
         settings = {**thinks, **{k: v for k, v in arena_cfg.items() if k not in ("games", "opponents")}}
         path = ctx.path("games", label, "arena")
-        run_arena(
+        results = run_arena(
             [backend, *arena_cfg.get("opponents", ["random", "mcts"])],
             arena_cfg.get("games", "all"),
             ArenaConfig(seed=ctx.preset.get("seed", 0), **settings),
             path,
         )
-        out["arena"].append({"model": label, "dir": str(path)})
+        out["arena"].append({"model": label, "dir": str(path), "failed": results["failed_request_matches"]})
 
 
 def report_stage(ctx: StageContext) -> dict[str, Any]:

@@ -94,7 +94,10 @@ def run_stages(
     for name in [from_stage, *(only or [])]:
         if name is not None and name not in names:
             raise ValueError(f"unknown stage {name!r}; stages are {names}")
-    with open_run(run_dir, "pipeline", None, info={"results": PIPELINE_FILE}):
+    # A folder from before run manifests is adopted when it holds a pipeline's own files; any other
+    # non-empty folder is refused (its subfolders would be cleared as stage outputs).
+    with open_run(run_dir, "pipeline", None, info={"results": PIPELINE_FILE}, adopt=("stages", PIPELINE_FILE),
+                  flags=("--run-dir NEW", "--force")):
         return _run_stages(stages, names, preset, run_dir, from_stage, force, only, console)
 
 

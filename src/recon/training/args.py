@@ -84,6 +84,10 @@ class ReconScriptArguments:
         default=True,
         metadata={"help": "Resume from the last checkpoint in output_dir when there is one (unless resume_from_checkpoint is set)."},
     )
+    overwrite: bool = field(
+        default=False,
+        metadata={"help": "Empty output_dir first when it holds a training run of another configuration (else that is refused)."},
+    )
     heldout_split: str = field(
         default="eval", metadata={"help": "Held-out problems for periodic evaluation: a published split or a JSONL path."}
     )
@@ -99,6 +103,17 @@ class BatchConfigError(UserError, ValueError):
     """A batch configuration that cannot run (refused before loading anything)."""
 
 
+def with_packaged_config(argv: Sequence[str]) -> list[str]:
+    """argv with its `--config recipes/…` resolved to the packaged copy, so it works from any folder."""
+    argv = list(argv)
+    if "--config" in argv[:-1]:
+        from recon.pipeline.preset import resource_path
+
+        at = argv.index("--config") + 1
+        argv[at] = str(resource_path(argv[at]))
+    return argv
+
+
 def parse_args(kind: str, argv: Sequence[str] | None = None):
     """Parse `--config RECIPE.yaml` plus command-line overrides into (ours, SFTConfig|GRPOConfig, ModelConfig).
 
@@ -106,12 +121,7 @@ def parse_args(kind: str, argv: Sequence[str] | None = None):
     from trl import GRPOConfig, ModelConfig, SFTConfig, TrlParser
 
     config_cls = {"sft": SFTConfig, "grpo": GRPOConfig}[kind]
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if "--config" in argv[:-1]:  # `recipes/…` works from any folder: the packaged copy
-        from recon.pipeline.preset import resource_path
-
-        at = argv.index("--config") + 1
-        argv[at] = str(resource_path(argv[at]))
+    argv = with_packaged_config(sys.argv[1:] if argv is None else argv)
     argv += derived_batch_args(kind, recipe_values(argv), world_size())
     parser = TrlParser((ReconScriptArguments, config_cls, ModelConfig), prog=f"recon train {kind}")
     try:

@@ -2,22 +2,56 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from recon.errors import UserError
-from recon.training.args import BatchConfigError, last_checkpoint, parse_args, print_plan, world_size
+from recon.training.args import (
+    BatchConfigError, last_checkpoint, parse_args, print_plan, recipe_values, with_packaged_config, world_size,
+)
+
+# Fields that change how a run is executed or recorded, not what it learns: a run may resume under other values.
+EXECUTION_FIELDS = frozenset(
+    {"output_dir", "overwrite", "auto_resume", "resume_from_checkpoint", "logging_steps", "logging_dir", "logging_first_step",
+     "save_steps", "save_total_limit", "save_strategy", "report_to", "run_name", "dataloader_num_workers", "disable_tqdm",
+     "push_to_hub", "hub_model_id", "prepare_only"}
+)
+
+
+def train_identity(kind: str, argv: Sequence[str]) -> dict[str, Any]:
+    """What a training run's results depend on: the recipe with its command-line overrides (less
+    `EXECUTION_FIELDS`) and the content of the files it names (chat template, dataset)."""
+    from recon.pipeline.preset import packaged
+    from recon.runs import named_file_digests
+
+    config = {k: v for k, v in recipe_values(with_packaged_config(argv)).items() if k not in EXECUTION_FIELDS}
+    return {"kind": kind, "config": config, "files": named_file_digests(config.values(), packaged)}
+
+
+def training_run(kind: str, argv: Sequence[str], script, config):
+    """The output folder as a run folder (`recon.runs.open_run`, kind `train`), opened by the main process
+    only: locked while it trains, and another configuration's checkpoints are refused, never resumed."""
+    if int(os.environ.get("RANK", "0")) != 0:
+        return contextlib.nullcontext()
+    from recon.runs import open_run
+
+    return open_run(config.output_dir, "train", train_identity(kind, argv), overwrite=script.overwrite, info={"argv": list(argv)},
+                    flags=("--output_dir NEW", "--overwrite true"))
 
 
 def main_for(kind: str, run: Callable, argv: Sequence[str]) -> dict:
     """Parse the recipe and overrides, then run; a user error (a batch configuration that cannot work,
-    a bad field, a bad dataset) exits with status 2 and says why, before any model is loaded."""
+    a bad field, a bad dataset, an output_dir holding another configuration's run) exits with status 2
+    and says why, before any model is loaded."""
     try:
         script, config, model_cfg = parse_args(kind, argv)
-        return run(script, config, model_cfg)
+        with training_run(kind, argv, script, config):
+            return run(script, config, model_cfg)
     except UserError as exc:
         print(f"[recon.train] error: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None

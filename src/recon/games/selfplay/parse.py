@@ -10,7 +10,7 @@ from recon.games.answer import answer_region
 
 HALT = "halt negotiation"
 _TAG = re.compile(r"<s>(.*?)</s>", re.DOTALL | re.IGNORECASE)
-_CHOICE = re.compile(r"^choice[\s_-]*(\d+)$", re.IGNORECASE)
+_CHOICE = re.compile(r"^choice[\s_-]*(\d{1,6})$", re.IGNORECASE)  # bounded: int() never sees a huge digit run
 
 TagChoice = Literal["first", "last"]
 TAG_CHOICES: tuple[str, ...] = ("first", "last")
