@@ -11,6 +11,7 @@ from typing import Any, Callable
 import yaml
 
 from recon.errors import UserError
+from recon.runs import MODEL_STAGES
 
 RECIPES = Path(str(resources.files("recon") / "recipes"))
 PRESET_DIR = RECIPES / "presets"
@@ -143,6 +144,7 @@ SCHEMA: Check = section(
     think=kind(str, choices=("required", "optional", "none")),
     seed=COUNT,
     stages=list_of(kind(str, choices=STAGE_NAMES)),
+    models=list_of(kind(str, choices=MODEL_STAGES)),  # which models eval and games compare (default: all three)
     data=section(
         generated_per_category=COUNT,
         eval_generated_per_category=COUNT,

@@ -187,11 +187,13 @@ def grpo_stage(ctx: StageContext) -> dict[str, Any]:
 
 
 def _models(ctx: StageContext) -> dict[str, str]:
+    """The models eval and games compare: base, SFT and GRPO, or those the preset's `models` names
+    (an ablation leaves out the base model another run has already measured)."""
     models = {"base": ctx.preset["model"]}
     for stage in MODEL_STAGES[1:]:
         if stage in ctx.outputs:
             models[stage] = ctx.outputs[stage]["checkpoint"]
-    return models
+    return {label: model for label, model in models.items() if label in ctx.preset.get("models", MODEL_STAGES)}
 
 
 def _backend(section: dict[str, Any], model: str):
@@ -324,7 +326,7 @@ STAGES: list[Stage] = [
 def _models_planned(preset: dict[str, Any], run_dir: Path, stages: list[str]) -> dict[str, str]:
     models = {"base": preset["model"]}
     models.update({kind: str(run_dir / "train" / kind) for kind in MODEL_STAGES[1:] if kind in stages})
-    return models
+    return {label: model for label, model in models.items() if label in preset.get("models", MODEL_STAGES)}
 
 
 def _describe_data(config: dict[str, Any], preset: dict[str, Any], run_dir: Path, stages: list[str]) -> list[str]:
