@@ -129,7 +129,7 @@ def test_dry_run_prints_stages_datasets_models_and_folders_and_runs_nothing(tmp_
     result = run("pipeline", "--preset", "cpu-demo", "--dry-run", "--run-dir", "out")
     assert result.exit_code == 0, result.output
     for text in ("1. data", "2. sft", "3. grpo", "4. eval", "5. games", "6. report", "model smollm2",
-                 "dataset recon-eval", "out/train/sft", "out/eval/grpo/verified", "cpu/smollm2/grpo.yaml"):  # fmt: skip
+                 "dataset verified", "limit 300", "out/train/sft", "out/eval/grpo/verified", "cpu/smollm2/grpo.yaml"):  # fmt: skip
         assert text in result.stdout, text
     assert not (tmp_path / "out").exists()
 

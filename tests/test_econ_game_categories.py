@@ -392,3 +392,16 @@ def test_chain_story_that_goes_on_after_a_stop_is_ill_posed():
              "do at her decision node.")
     options = ["Dr. Lee should continue with her own treatment plan", "Dr. Lee should switch back to Dr. Smith's treatment plan"]
     assert sequential.audit_backward_induction(_chain_problem(story, options, 1)).verdict == "ill_posed"
+
+
+@pytest.mark.parametrize("question, negated", [
+    ("Which of the following strategies can be sustained as a Nash equilibrium, assuming players are concerned "
+     "with the stream of payoffs over time and not just immediate gains?", False),  # a published STEER wording
+    ("Which path is not only profitable but sustainable?", False),
+    ("Which of the following outcome paths can NOT be sustained?", True),
+    ("Which payoff pair is infeasible, and not just unlikely?", True),
+])
+def test_negated_question_ignores_not_just(question, negated):
+    """'… and not just immediate gains' asks for what CAN be sustained: read as a negation, the audit
+    agreed with a wrong published gold (collusion that pays less than the stage equilibrium)."""
+    assert repeated._negated(question) is negated

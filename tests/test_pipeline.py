@@ -79,6 +79,12 @@ def test_report_numbers_come_from_the_run_json(tiny_run):
         assert config["heldout_split"] == str(run_dir / "data" / "eval.jsonl")
         assert f"| {kind} | {config['max_steps']} |" in report
     assert (run_dir / "report" / f"learning_curve_{run_dir.name}.png").exists()
+    selfplay = json.loads((run_dir / "games" / "sft" / "selfplay" / "results.json").read_text())
+    overall = selfplay["table4"]["overall"]  # Table 4 with its intervals, from the self-play results
+    row = next(line for line in report.splitlines() if line.startswith("| **overall average** |"))
+    assert f"{100 * overall['estimate']:.1f} [{100 * overall['low']:.0f}–{100 * overall['high']:.0f}]" in row
+    first = selfplay["blind_policies"]["first_action"]["overall"]  # pd (0) and escalation (1): the baseline columns
+    assert first == 0.5 and row.endswith(f"| {100 * first:.1f} | {100 * selfplay['blind_policies']['uniform_random']['overall']:.1f} |")
 
 
 def test_rerun_is_cached(tiny_run):

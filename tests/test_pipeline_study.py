@@ -36,6 +36,16 @@ def test_ablation_preset_extends_the_study_and_leaves_the_game_categories_out_of
     assert any(line.strip() == f"data {tmp_path / 'run' / 'data' / TRAIN_KEPT}" for line in lines)
 
 
+def test_models_key_leaves_the_base_model_out_of_eval_and_games(tmp_path):
+    ablation = load_preset("cpu-study-ablation")
+    assert ablation["models"] == ["sft", "grpo"] and "models" not in load_preset("cpu-study")
+    lines = plan(ablation, tmp_path / "run")
+    assert not any(line.strip().startswith("base = ") for line in lines)
+    assert sum(line.strip().startswith(("sft = ", "grpo = ")) for line in lines) == 4  # eval and games, two models each
+    with pytest.raises(PresetError, match=r"models\[0\]: 'teacher' is not one of"):
+        load_preset("cpu-study", ["models=[teacher]"])
+
+
 def test_excluded_categories_must_be_registry_names_and_the_runs_own_training_files(tmp_path):
     with pytest.raises(PresetError, match=r"data\.exclude_categories\[1\]: 'nash' is not one of"):
         load_preset("cpu-study", ["data.exclude_categories=[pte, nash]"])
@@ -77,3 +87,13 @@ def test_limit_takes_equal_shares_per_category_whatever_the_file_order():
     assert positions == sorted(positions) and len(set(positions)) == 21
     assert stratified_slice(problems, 300) == problems and stratified_slice(problems, None) == problems
     assert Counter(p.category for p in stratified_slice(problems, 3)) == {"big": 1, "mid": 1, "tiny": 1}
+
+
+def test_demo_preset_evaluates_300_stratified_verified_items_per_model(tmp_path):
+    """Issue 18's goal 1: every model of `make demo` on >= 300 verified items, one option order at least."""
+    demo = load_preset("cpu-demo")
+    verified = demo["eval"]["datasets"]["verified"]
+    assert verified["limit"] >= 300 and verified.get("permutations", 1) >= 1 and "categories" not in verified
+    assert demo["games"]["selfplay"]["trials"] > 1  # Table 4 gets intervals, however wide
+    lines = plan(demo, tmp_path / "run")
+    assert sum(line.strip().startswith(("base = ", "sft = ", "grpo = ")) and "eval" in line for line in lines) == 3

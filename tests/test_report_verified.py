@@ -68,7 +68,8 @@ def test_summary_names_the_payoff_blind_baseline_measured_on_the_evaluated_items
 def test_learning_curve_table_and_figure_from_the_heldout_summaries(tmp_path):
     paths = build_report([make_run(tmp_path)], tmp_path / "report")
     text = paths["markdown"].read_text()
-    assert "| sft | 4 | 50.0 |" in text and "| grpo | 3 | 75.0 |" in text
+    # Wilson intervals from n_items: 2/4 → [15, 85], 3/4 → [30, 95]; no format rate recorded → —
+    assert "| sft | 4 | 50.0 [15–85] | — |" in text and "| grpo | 3 | 75.0 [30–95] | — |" in text
     assert paths["learning_curve_run"].read_bytes().startswith(b"\x89PNG")
 
 

@@ -306,9 +306,14 @@ def learning_curve_section(run: RunData, out_dir: Path, many: bool, best: dict |
     figure = plot_learning_curve(curves, out_dir / f"learning_curve_{run.name}.png", best)
     n = next((row.get("n_items") for rows in run.heldout.values() for row in rows if row.get("n_items")), "?")
     lines = ["## Learning curve" + (f" ({run.name})" if many else ""), "",
-             f"Accuracy on a fixed held-out slice of the verified eval ({n} items) at every checkpoint.", "",
-             "| stage | step | accuracy % |", "|---|---:|---:|"]
-    lines += [f"| {kind} | {step} | {_pct(accuracy)} |" for kind, points in curves.items() for step, accuracy in points]
+             f"Accuracy on a fixed held-out slice of the verified eval ({n} items, greedy) at every checkpoint, "
+             "with Wilson 95% intervals.", "",
+             "| stage | step | accuracy % [95% CI] | format failures % |", "|---|---:|---:|---:|"]
+    for kind, rows in run.heldout.items():
+        for row in rows:
+            if row.get("accuracy") is None:
+                continue
+            lines.append(f"| {kind} | {row['step']} | {_interval(_heldout_interval(row))} | {_pct(row.get('format_failure_rate'))} |")
     return lines + ["", f"![Learning curve]({figure.name})", ""], figure
 
 
@@ -316,11 +321,17 @@ def table4_section(runs: list[RunData], many: bool) -> tuple[list[str], dict]:
     entries = [(run, e) for run in runs for e in run.selfplay]
     if not entries:
         return [], {}
+    from recon.games.library import select_games
+    from recon.games.selfplay.metrics import blind_policy_rates, blind_policy_table4
+
     games = list(entries[0][1]["results"]["games"])
+    library = {g.name: g for g in select_games(games)}
+    blind = {g: blind_policy_rates(library[g]) for g in games}
+    blind_parts = blind_policy_table4(list(library.values()))
     labels = [_label(run, e["model"], many) for run, e in entries]
     lines = ["## Self-play equilibrium rate (the paper's Table 4, %)", ""]
-    lines.append("| game | kind | " + " | ".join(labels) + " |")
-    lines.append("|---" * (len(labels) + 2) + "|")
+    lines.append("| game | kind | " + " | ".join(labels) + " | *baseline: first action* | *baseline: uniform random* |")
+    lines.append("|---" * (len(labels) + 4) + "|")
     rates: dict[str, dict[str, float | None]] = {label: {} for label in labels}
     for g in games:
         first = entries[0][1]["results"]["games"][g]
@@ -329,15 +340,38 @@ def table4_section(runs: list[RunData], many: bool) -> tuple[list[str], dict]:
             m = e["results"]["games"].get(g)
             estimate = m["ne_rate"]["estimate"] if m else None
             rates[label][g] = estimate
-            row.append(_pct(estimate) + (f" (fail {_pct(m['failure_rate']['estimate'], 0)})" if m and m["failures"] else ""))
+            row.append(_interval(m["ne_rate"] if m else None) + (f" (fail {_pct(m['failure_rate']['estimate'], 0)})" if m and m["failures"] else ""))
+        row += [_pct(blind[g]["first_action"]), _pct(blind[g]["uniform_random"])]
         lines.append(f"| {first['title']} | {first['kind']} | " + " | ".join(row) + " |")
     for part in ("simultaneous", "sequential", "overall"):
-        lines.append(
-            f"| **{part} average** | | " + " | ".join(_pct((e["results"]["table4"].get(part) or {}).get("estimate")) for _, e in entries) + " |"
-        )
+        lines.append(f"| **{part} average** | | " + " | ".join(_interval(e["results"]["table4"].get(part)) for _, e in entries)
+                     + f" | {_pct(blind_parts['first_action'].get(part))} | {_pct(blind_parts['uniform_random'].get(part))} |")
     trials = entries[0][1]["results"]["config"]["trials"]
-    lines += ["", f"{trials} trials per game and model; a failed trial (no parsable move after retries) counts as a miss.", ""]
+    lines += ["", f"{trials} trials per game and model; % with 95% intervals (Wilson per game, stratified bootstrap over "
+              "trials for the averages); a failed trial (no parsable move after retries) counts as a miss. The baselines "
+              "are exact rates of play that reads only the action list: both players always take the first listed action "
+              "(what a model copying the prompt's example tag `<s>choice_1</s>` plays), or each move uniform at random. "
+              "A model's rate means strategic play only where it clears both.", ""]
     return lines, rates
+
+
+def _heldout_interval(row: dict) -> dict:
+    """A learning-curve point as a rate with its Wilson interval (one greedy answer per item)."""
+    from recon.games.stats import wilson_interval
+
+    n = int(row.get("n_items") or 0)
+    if not n:
+        return {"estimate": row["accuracy"], "low": None, "high": None}
+    return wilson_interval(round(row["accuracy"] * n), n).to_dict()
+
+
+def _interval(rate: dict | None) -> str:
+    """`estimate [low–high]` in % from a games rate (`recon.games.stats.Interval.to_dict`)."""
+    if not rate or rate.get("estimate") is None:
+        return "—"
+    if rate.get("low") is None:
+        return _pct(rate["estimate"])
+    return f"{_pct(rate['estimate'])} [{_pct(rate['low'], 0)}–{_pct(rate['high'], 0)}]"
 
 
 def table5_section(runs: list[RunData], many: bool) -> list[str]:

@@ -448,6 +448,7 @@ def _read_by_clauses(text: str, nums: list[tuple[Fraction, int, int]]) -> dict[s
 def _negated(question: str) -> bool:
     """Does the question ask for the option that is NOT sustainable/feasible?"""
     last = re.split(r"(?<=[.!])\s+", question.strip())[-1]
+    last = re.sub(r"\bnot (?:just|only|merely|simply)\b", "", last, flags=re.I)  # "… and not just immediate gains"
     return bool(re.search(r"\b(?:not|cannot|can't|can not|never|unenforceable|infeasible|unsustainable)\b", last, re.I))
 
 

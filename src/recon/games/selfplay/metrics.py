@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from recon.games.library import SEQUENTIAL, SIMULTANEOUS, Game
+from recon.games.library import SEQUENTIAL, SIMULTANEOUS, Game, Move, choice_label
 from recon.games.stats import Interval, stratified_bootstrap_interval, wilson_interval
 
 
@@ -52,6 +52,41 @@ def game_metrics(game: Game, records: list[dict]) -> dict[str, Any]:
     metrics["outcomes"] = dict(played.most_common())
     metrics["equilibria"] = game.equilibria.to_dict(game.kind)
     return metrics
+
+
+def blind_policy_rates(game: Game) -> dict[str, float]:
+    """Exact NE rates of two policies that read only the action list, Table 4's baselines:
+    `first_action` (both players always take the first listed action — what a model copying the prompt's
+    example tag `<s>choice_1</s>` plays) and `uniform_random` (each move uniform over the listed actions)."""
+    nash = game.equilibria.nash
+    if game.kind == SIMULTANEOUS:
+        rows, cols = game.n_choices
+        cells = [(choice_label(i), choice_label(j)) for i in range(rows) for j in range(cols)]
+        return {"first_action": float(cells[0] in nash), "uniform_random": sum(c in nash for c in cells) / len(cells)}
+
+    def paths(node, path: tuple[str, ...], probability: float):
+        if not isinstance(node, Move):
+            yield path, probability
+            return
+        for label, child in node.children.items():
+            yield from paths(child, path + (label,), probability / len(node.children))
+
+    first, node = (), game.tree
+    while isinstance(node, Move):
+        label = next(iter(node.children))
+        first, node = first + (label,), node.children[label]
+    return {"first_action": float(first in nash), "uniform_random": sum(p for path, p in paths(game.tree, (), 1.0) if path in nash)}
+
+
+def blind_policy_table4(games: list[Game]) -> dict[str, dict[str, float]]:
+    """`blind_policy_rates` averaged like Table 4 (unweighted over games): policy → part → rate."""
+    rates = {g.name: blind_policy_rates(g) for g in games}
+    parts = {"simultaneous": {SIMULTANEOUS}, "sequential": {SEQUENTIAL}, "overall": {SIMULTANEOUS, SEQUENTIAL}}
+    return {
+        policy: {part: sum(rates[g.name][policy] for g in chosen) / len(chosen)
+                 for part, kinds in parts.items() if (chosen := [g for g in games if g.kind in kinds])}
+        for policy in ("first_action", "uniform_random")
+    }
 
 
 def table4(games: list[Game], records: dict[str, list[dict]]) -> dict[str, dict | None]:

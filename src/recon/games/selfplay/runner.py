@@ -13,7 +13,7 @@ from recon.games.answer import token_budget
 from recon.games.library import PLAYERS, Game, select_games
 from recon.games.selfplay.episode import Ask, Reading, play_trial
 from recon.games.selfplay.parse import TAG_CHOICES
-from recon.games.selfplay.metrics import game_metrics, markdown, score_trial, table4
+from recon.games.selfplay.metrics import blind_policy_table4, game_metrics, markdown, score_trial, table4
 from recon.games.stats import derive_seed
 from recon.runs import (
     EXIT_FAILED_ITEMS,
@@ -229,6 +229,7 @@ def _play(
         "config": asdict(config),
         "games": {g.name: game_metrics(g, records[g.name]) for g in games},
         "table4": table4(games, records),
+        "blind_policies": blind_policy_table4(games),  # exact NE rates of first-action and uniform-random play
         "transcripts": str(transcripts),
         "failed_request_trials": sum(failed_requests(r) > 0 for rs in records.values() for r in rs),
     }
