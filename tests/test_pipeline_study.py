@@ -96,4 +96,5 @@ def test_demo_preset_evaluates_300_stratified_verified_items_per_model(tmp_path)
     assert verified["limit"] >= 300 and verified.get("permutations", 1) >= 1 and "categories" not in verified
     assert demo["games"]["selfplay"]["trials"] > 1  # Table 4 gets intervals, however wide
     lines = plan(demo, tmp_path / "run")
-    assert sum(line.strip().startswith(("base = ", "sft = ", "grpo = ")) and "eval" in line for line in lines) == 3
+    evaluated = [line for line in lines if line.strip().startswith(("base = ", "sft = ", "grpo = ")) and str(tmp_path / "run" / "eval") in line]
+    assert len(evaluated) == 3
