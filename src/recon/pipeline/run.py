@@ -193,7 +193,7 @@ def _models(ctx: StageContext) -> dict[str, str]:
     for stage in MODEL_STAGES[1:]:
         if stage in ctx.outputs:
             models[stage] = ctx.outputs[stage]["checkpoint"]
-    return {label: model for label, model in models.items() if label in ctx.preset.get("models", MODEL_STAGES)}
+    return _compared(models, ctx.preset)
 
 
 def _backend(section: dict[str, Any], model: str):
@@ -326,6 +326,11 @@ STAGES: list[Stage] = [
 def _models_planned(preset: dict[str, Any], run_dir: Path, stages: list[str]) -> dict[str, str]:
     models = {"base": preset["model"]}
     models.update({kind: str(run_dir / "train" / kind) for kind in MODEL_STAGES[1:] if kind in stages})
+    return _compared(models, preset)
+
+
+def _compared(models: dict[str, str], preset: dict[str, Any]) -> dict[str, str]:
+    """The models of `models` that the preset's `models` key names (all of them without the key)."""
     return {label: model for label, model in models.items() if label in preset.get("models", MODEL_STAGES)}
 
 
