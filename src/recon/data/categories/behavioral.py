@@ -443,12 +443,13 @@ def generate_time_inconsistency(rng: random.Random, difficulty: int) -> Problem:
     pick = decision.time_consistent_choice(earlier)
     correct = sooner_text if pick == "sooner" else later_text
     options, gold = place_options(rng, correct, [later_text if pick == "sooner" else sooner_text])
-    delta_bound = decision.discount_threshold(Fraction(a), Fraction(b))
+    # The local trace: which of the earlier pair was chosen (a copy), that the new pair keeps the same gap
+    # (a copy of two delays), the rule, the payment it names, and the option line the box copies.
     steps = [
-        f"Choosing ${chosen} {chosen_when} means delta^{gap} {'<=' if earlier == 'sooner' else '>='} {a}/{b} = {fmt(delta_bound)} (delta = daily discount factor).",
-        f"Today's values of the new payments are ${a} * delta^{t} and ${b} * delta^{t + gap} = delta^{t} * (${b} * delta^{gap}).",
-        f"Both are the earlier payments multiplied by delta^{t} > 0, so the comparison is unchanged: exponential discounting is time consistent.",
-        f"The consistent choice is {correct}.",
+        f"earlier: ${a} today or ${b} {gap_phrase} → chose ${chosen} → {earlier}",
+        f"now: ${a} in {t} days or ${b} in {t + gap} days → same gap as before",
+        f"rule: exponential discounting keeps the choice → {pick} → {correct}",
+        f"Answer: Option {gold + 1}: {options[gold]}",
     ]
     return make_option_problem("time_inconsistency", question, options, gold, steps, {"earlier_choice": earlier}, template=str(template))
 

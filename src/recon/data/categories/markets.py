@@ -234,6 +234,14 @@ def generate_bertrand(rng: random.Random, difficulty: int) -> Problem:
         costs=costs, ask=ask_text, ask_lower=ask_text[0].lower() + ask_text[1:],
     )
     options, gold = numeric_options(rng, correct, mistakes, render)
+    if ask == "price" and eq.price == c2:
+        # The local trace of a price question: compare the two costs, apply the rule, name the price.
+        low = "equal" if c1 == c2 else f"lower cost {firm1}"
+        rule = ("equal costs → price = cost" if c1 == c2 else
+                f"the lower-cost firm prices at the rival's cost {fmt(c2)} (below its monopoly price)")
+        steps = [f"costs: {firm1} {fmt(c1)} vs {firm2} {fmt(c2)} → {low}", f"rule: {rule} → price {render(correct)}",
+                 f"Answer: Option {gold + 1}: {options[gold]}"]
+        return make_option_problem("bertrand", question, options, gold, steps, {"ask": ask, "asymmetric": asymmetric, "params": _params(a=inverse_a, b=inverse_b, c1=c1, c2=c2)}, template=str(template))
     if asymmetric:
         steps = [
             f"{firm1} has the lower cost ({fmt(c1)} < {fmt(c2)}). {firm2} would lose money below {fmt(c2)}, so it cannot undercut a price of {fmt(c2)}.",

@@ -237,21 +237,44 @@ def _shape(rng: random.Random, difficulty: int) -> tuple[int, int]:
     return rng.choice([(n, n), (n, n), (n, n - 1), (n - 1, n)])
 
 
+def _best(values: Sequence, label: str) -> tuple[str, list[int]]:
+    """`c0=8 c1=3 c2=1 → max 8 → column 0`: the values with their labels, the max value, then the
+    label(s) attached to it (the max value is written before its label: a 135M model copies a label
+    next to a value it has just written, where it cannot turn values into an argmax index)."""
+    top = max(values)
+    best = [k for k, v in enumerate(values) if v == top]
+    cells = " ".join(f"{label[0]}{k}={fmt(v)}" for k, v in enumerate(values))
+    name = f"{label} {best[0]}" if len(best) == 1 else f"{label}s {', '.join(map(str, best))}"
+    return f"{cells} → max {fmt(top)} → {name}", best
+
+
 def pure_nash_steps(game: NormalFormGame) -> list[str]:
+    """The local trace: one line per row (Player 1's best column, from the second matrix), one per
+    column (Player 0's best row, from the first), one check per (row, best column) that looks up the
+    column's best rows and carries the equilibria found so far; the last line is the answer the box
+    copies. Every step is a copy, a max over the short numbers of one line, or a lookup."""
     rows, cols = game.shape
-    steps = ["For each column j, find Player 0's best rows; for each row i, Player 1's best columns."]
-    br0, br1 = {}, {}
-    for c in range(cols):
-        col = [game.utility(0, (r, c)) for r in range(rows)]
-        br0[c] = [r for r in range(rows) if col[r] == max(col)]
-        steps.append(f"Column {c}: Player 0 gets {', '.join(fmt(x) for x in col)} → best row(s) {br0[c]}.")
+    steps = ["Player 1's best column in each row (second matrix):"]
+    br1: dict[int, list[int]] = {}
     for r in range(rows):
-        row = [game.utility(1, (r, c)) for c in range(cols)]
-        br1[r] = [c for c in range(cols) if row[c] == max(row)]
-        steps.append(f"Row {r}: Player 1 gets {', '.join(fmt(x) for x in row)} → best column(s) {br1[r]}.")
-    eqs = pure_nash_equilibria(game)
-    steps.append("A cell is an equilibrium when its row is a best response to its column and vice versa: "
-                 + (", ".join(f"[{r}, {c}]" for r, c in eqs) if eqs else "no cell qualifies") + ".")
+        line, br1[r] = _best([game.utility(1, (r, c)) for c in range(cols)], "column")
+        steps.append(f"row {r}: {line}")
+    steps.append("Player 0's best row in each column (first matrix):")
+    br0: dict[int, list[int]] = {}
+    for c in range(cols):
+        line, br0[c] = _best([game.utility(0, (r, c)) for r in range(rows)], "row")
+        steps.append(f"column {c}: {line}")
+    steps.append("Check each row's best column:")
+    found: list[tuple[int, int]] = []
+    for r in range(rows):
+        for c in br1[r]:
+            ok = r in br0[c]
+            if ok:
+                found.append((r, c))
+            where = f"row {r}" if len(br1[r]) == 1 else f"row {r} column {c}"
+            best_rows = ", ".join(map(str, br0[c]))
+            steps.append(f"check {where}: column {c} → best row {best_rows} → {'yes' if ok else 'no'} → found {format_pairs(found)}")
+    steps.append(f"Equilibria: {format_pairs(found)}")
     return steps
 
 

@@ -468,25 +468,27 @@ def _distinct_payoffs(rng: random.Random, n: int) -> list[tuple[Fraction, Fracti
     return [(Fraction(x), Fraction(y)) for x, y in zip(xs, ys)]
 
 
-def _bi_steps_chain(tree: Decision, names: Sequence[str], stop: str, cont: str) -> list[str]:
-    """Backward induction on a chain game, last turn first, one line per turn."""
+def _bi_steps_chain(tree: Decision, names: Sequence[str]) -> tuple[list[str], dict[int, str]]:
+    """Backward induction on a chain game, one line per turn from the last: the mover's stop payoff
+    against the mover's share of the continuation value (a comparison of two short numbers), the
+    action, and the value passed up (`turn 3 (Alice): stop 19 vs continue 20 → continue (20, 25)`).
+    Returns the lines and each turn's action."""
     chain: list[Decision] = []
     node: Leaf | Decision = tree
     while isinstance(node, Decision):
         chain.append(node)
         node = node.children["continue"]
     value = node.payoffs
-    steps = []
+    steps, actions = [], {}
     for k in range(len(chain) - 1, -1, -1):
         i = chain[k].player
         stop_pay = chain[k].children["stop"].payoffs
-        stops = stop_pay[i] > value[i]
-        steps.append(f"Turn {k + 1} ({names[i]} moves): stopping gives {names[i]} {fmt(stop_pay[i])}, continuing leads to "
-                     f"({fmt(value[0])}, {fmt(value[1])}) and gives {fmt(value[i])} → {names[i]} should "
-                     f"{stop if stops else cont.format(o=names[1 - i])}.")
-        if stops:
+        compared = f"stop {fmt(stop_pay[i])} vs continue {fmt(value[i])}"
+        if stop_pay[i] > value[i]:
             value = stop_pay
-    return steps
+        actions[k + 1] = "stop" if value is stop_pay else "continue"
+        steps.append(f"turn {k + 1} ({names[i]}): {compared} → {actions[k + 1]} ({fmt(value[0])}, {fmt(value[1])})")
+    return steps, actions
 
 
 TREE_LEVEL_ACTIONS = [("Up", "Down"), ("Left", "Right"), ("High", "Low"), ("Enter", "Wait"), ("Expand", "Hold"),
@@ -517,20 +519,30 @@ def _tree_from_levels(rng: random.Random, levels: list[tuple[str, str]]) -> tupl
 
 
 def _tree_steps(tree: Decision, names: Sequence[str]) -> list[str]:
-    steps: list[str] = []
+    """Backward induction on a tree, deepest decisions first, one line per decision node: the mover's
+    payoff under each action (looked up in the listing or an earlier line), the larger one's action
+    and the payoffs it passes up (`node Bob after Up, Left: Enter 5 vs Wait 2 → Enter (3, 5)`); then
+    the path, read from the root down, one looked-up action at a time."""
+    lines: list[tuple[int, str]] = []
+    choice: dict[tuple[str, ...], str] = {}
 
     def solve(node: Leaf | Decision, history: tuple[str, ...]) -> tuple[Fraction, ...]:
         if isinstance(node, Leaf):
             return node.payoffs
         values = {a: solve(c, history + (a,)) for a, c in node.children.items()}
         best = max(values, key=lambda a: values[a][node.player])
+        choice[history] = best
         where = "at the start" if not history else "after " + ", ".join(history)
-        options = "; ".join(f"{a} → ({fmt(v[0])}, {fmt(v[1])})" for a, v in values.items())
-        steps.append(f"{names[node.player]} {where}: {options}; {names[node.player]} picks {best}.")
+        compared = " vs ".join(f"{a} {fmt(v[node.player])}" for a, v in values.items())
+        lines.append((len(history), f"node {names[node.player]} {where}: {compared} → {best} ({fmt(values[best][0])}, {fmt(values[best][1])})"))
         return values[best]
 
-    value = solve(tree, ())
-    steps.append(f"Equilibrium payoffs: ({fmt(value[0])}, {fmt(value[1])}).")
+    solve(tree, ())
+    steps = [line for _, line in sorted(lines, key=lambda x: -x[0])]  # deepest first, stable within a depth
+    path: tuple[str, ...] = ()
+    while path in choice:
+        path += (choice[path],)
+    steps.append(f"path: {', '.join(path)}")
     return steps
 
 
@@ -551,8 +563,7 @@ def generate_tree_problem(rng: random.Random, difficulty: int) -> Problem:
                 "Which sequence of moves is played in the subgame-perfect equilibrium?")
     others = rng.sample([h for h, _ in leaves_ if h != path], 3)
     options, gold = place_options(rng, ", ".join(path), [", ".join(h) for h in others])
-    steps = ["Solve by backward induction, deepest decisions first."] + _tree_steps(tree, names)
-    steps.append(f"The equilibrium path is {', '.join(path)}.")
+    steps = ["Backward induction, deepest decisions first:", *_tree_steps(tree, names), f"Answer: Option {gold + 1}: {options[gold]}"]
     return make_option_problem("backward_induction", question, options, gold, steps,
                                meta={"difficulty": difficulty, "depth": depth, "option_paths": [o.split(", ") for o in options],
                                      "leaves": [[list(h), str(p[0]), str(p[1])] for h, p in leaves_]}, template="tree")
@@ -582,7 +593,8 @@ def generate_backward_induction(rng: random.Random, difficulty: int = 1) -> Prob
     lines.append(f"If {names[(turns - 1) % 2]} instead chooses to {cont.format(o=names[turns % 2])} on the last turn, "
                  f"the game ends with {a} receiving {fmt(x)} and {b} receiving {fmt(y)}.")
     intro = story.format(a=a, b=b, n=turns) + f" {a} moves first. " + " ".join(lines)
-    steps = ["Solve by backward induction from the last turn."] + _bi_steps_chain(tree, names, stop, cont)
+    steps, actions = _bi_steps_chain(tree, names)
+    steps.insert(0, "Backward induction, last turn first:")
     path = subgame_perfect_paths(tree)[0]
     end_turn = len(path) if path[-1] == "stop" else turns + 1
     if rng.random() < 0.6:
@@ -592,7 +604,8 @@ def generate_backward_induction(rng: random.Random, difficulty: int = 1) -> Prob
         texts = {"stop": f"{mover} should {stop}", "continue": f"{mover} should {cont.format(o=names[1 - k % 2])}"}
         options, gold = place_options(rng, texts[action], [texts[x] for x in texts if x != action])
         question = f"{intro} Using backward induction, what should {mover} do on turn {k + 1}?"
-        steps.append(f"On turn {k + 1} the subgame-perfect action is: {texts[action]}.")
+        steps.append(f"asked turn {k + 1}: {actions[k + 1]} → {texts[action]}")
+        steps.append(f"Answer: Option {gold + 1}: {options[gold]}")
         meta_q = {"asked_turn": k + 1, "option_actions": [next(x for x in texts if texts[x] == o) for o in options]}
     else:
         def ending(t: int) -> str:
@@ -601,8 +614,12 @@ def generate_backward_induction(rng: random.Random, difficulty: int = 1) -> Prob
         others = rng.sample([t for t in choices if t != end_turn], min(3, len(choices) - 1))
         options, gold = place_options(rng, ending(end_turn), [ending(t) for t in others])
         question = f"{intro} In the subgame-perfect equilibrium, when does the game end?"
-        steps.append(f"Following the equilibrium actions from turn 1, play goes {' → '.join(path)}: "
-                     + (f"the game ends on turn {end_turn}." if end_turn <= turns else "nobody ever stops."))
+        steps.append("Play from turn 1:")
+        for t in range(1, min(end_turn, turns) + 1):
+            steps.append(f"forward turn {t}: {actions[t]}" + (f" → {ending(t)}" if actions[t] == "stop" else ""))
+        if end_turn > turns:
+            steps.append(f"end: nobody stops → {ending(end_turn)}")
+        steps.append(f"Answer: Option {gold + 1}: {options[gold]}")
         meta_q = {"asked": "end_turn", "option_turns": [choices[[ending(t) for t in choices].index(o)] for o in options]}
     return make_option_problem("backward_induction", question, options, gold, steps,
                                meta={"difficulty": difficulty, "turns": turns, "payoffs": [[str(x), str(y)] for x, y in pairs], **meta_q},
