@@ -264,13 +264,15 @@ def build_splits(
     progress: bool = False,
     shortcut_items: int = SHORTCUT_ITEMS,
     hub_id: str | None = None,
+    taught: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write train.jsonl, eval.jsonl, sft_cot.jsonl (+ `datasets` folders), the payoff-blind
     baseline's eval predictions and build_report.json/.md into `out`; returns the report. The published
     splits come from `data_dir` (default: `$RECON_DATA_DIR`, `../shared/data/recon`) or the HF hub
     dataset `hub_id`. After
     writing them, raises a `ShortcutError` when a payoff-blind baseline beats chance + 5 points on
-    `shortcut_items` generated items of a category (0 skips that audit)."""
+    `shortcut_items` generated items of a category (0 skips that audit). With `taught` (a preset's
+    `data.taught` section), also the taught slice's files (`recon.data.taught.build_taught`)."""
     from recon.data.contamination import item_keys, without_overlap
     from recon.data.generate import generate_problems
     from recon.data.problem import to_dataset, write_jsonl
@@ -347,6 +349,10 @@ def build_splits(
         "shortcuts_generated": generated_audit,
         "shortcuts_built": built_audit,
     }
+    if taught:
+        from recon.data.taught import build_taught
+
+        report["taught"] = build_taught(out, seed, taught, train, evaluation)
     (out / "build_report.json").write_text(json.dumps(report, indent=2))
     (out / "build_report.md").write_text(build_markdown(report))
     if generated_audit is not None and not generated_audit["all_ok"]:

@@ -131,6 +131,18 @@ def category(value: Any, where: str) -> None:
 
     kind(str, choices=tuple(sorted(CATEGORY_SPECS)))(value, where)
 
+def category_map(item: Check) -> Check:
+    """A mapping from categories of the registry to values that pass `item`."""
+
+    def check(value: Any, where: str) -> None:
+        kind(dict)(value, where)
+        for key, entry in value.items():
+            category(key, f"{where} key")
+            item(entry, f"{where}.{key}")
+
+    return check
+
+
 COUNT, POSITIVE, NUMBER = kind(int, minimum=0), kind(int, minimum=1), kind(float, minimum=0)
 BACKEND = kind(str, choices=BACKEND_NAMES)
 TEXT_OR_LIST = kind(str, list)
@@ -154,6 +166,12 @@ SCHEMA: Check = section(
         shortcut_items=COUNT,
         hub_id=kind(str, nullable=True),  # the HF hub dataset of the published splits (`--hub-id`); null: local folder
         exclude_categories=list_of(category),  # an ablation: left out of training files only
+        taught=section(  # the taught slice (recon.data.taught): categories with the reason for each, fresh train/eval items
+            categories=category_map(section(why=TEXT, difficulty=COUNT, where=MAP)),
+            train_per_category=COUNT,
+            eval_per_category=COUNT,
+            left_out=map_of(TEXT),
+        ),
     ),
     sft=TRAINING,
     grpo=TRAINING,
@@ -161,7 +179,8 @@ SCHEMA: Check = section(
         backend=BACKEND,
         backend_options=MAP,
         max_tokens=POSITIVE,
-        datasets=map_of(section(limit=kind(int, minimum=1, nullable=True), permutations=POSITIVE, categories=list_of(TEXT))),
+        datasets=map_of(section(limit=kind(int, minimum=1, nullable=True), permutations=POSITIVE, categories=list_of(TEXT),
+                                max_tokens=POSITIVE)),  # max_tokens: this dataset's budget (default: eval.max_tokens)
     ),
     games=section(
         backend=BACKEND,

@@ -21,6 +21,9 @@ from recon.training.args import stage_training_plan, visible_gpus, with_num_proc
 
 
 EVAL_DATASETS: dict[str, dict] = {"verified": {}, "recon-eval": {}}
+# The run's own eval files, by eval dataset name → the data stage's output key: the stratified verified
+# eval, and the taught slice's fresh items (`data.taught`, recon.data.taught).
+OWN_EVAL = {"verified": "eval", "taught": "taught_eval"}
 
 
 def _recipe_digest(config: dict[str, Any]) -> dict[str, Any]:
@@ -70,14 +73,23 @@ def data_stage(ctx: StageContext) -> dict[str, Any]:
         progress=True,
         shortcut_items=ctx.config.get("shortcut_items", SHORTCUT_ITEMS),
         hub_id=hub_id(ctx.preset),
+        taught=ctx.config.get("taught"),
     )
-    sft_file = _sft_subset(out, ctx.config)
+    if ctx.config.get("taught"):  # the taught slice's traces + every other train item answer-only (recon.data.taught)
+        from recon.data.taught import TAUGHT_EVAL, grpo_file, sft_file as taught_sft_file
+
+        excluded = set(ctx.config.get("exclude_categories", []))
+        sft_file = taught_sft_file(out, ctx.config["taught"], ctx.preset.get("seed", 0), excluded)
+        taught_train = grpo_file(out, excluded)
+    else:
+        sft_file = _sft_subset(out, ctx.config)
     return {
         "dir": str(out),
         "train": str(out / "train.jsonl"),
         "training": str(_training_split(out, ctx.config)),
         "eval": str(out / "eval.jsonl"),
         "sft": str(sft_file),
+        **({"taught_eval": str(out / TAUGHT_EVAL), "taught_train": str(taught_train)} if ctx.config.get("taught") else {}),
         "counts": report.get("counts", {}),
     }
 
@@ -180,9 +192,9 @@ def grpo_stage(ctx: StageContext) -> dict[str, Any]:
     loses its eval overlap first."""
     start = ctx.outputs["sft"]["checkpoint"] if ctx.config.get("from_sft", True) else ctx.preset["model"]
     dataset = ctx.config.get("dataset", "verified")
-    if dataset == "verified":
+    if dataset in ("verified", "taught"):  # taught: the taught slice's train items (data.taught)
         data = ctx.outputs["data"]
-        return _train(ctx, "grpo", start, data.get("training", data["train"]))
+        return _train(ctx, "grpo", start, data["taught_train"] if dataset == "taught" else data.get("training", data["train"]))
     return _train_filtered(ctx, "grpo", start, dataset)
 
 
@@ -214,7 +226,7 @@ def eval_stage(ctx: StageContext) -> dict[str, Any]:
     datasets = ctx.config.get("datasets", EVAL_DATASETS)
     problems_of = {
         name: select_problems(
-            read_problems(ctx.outputs["data"]["eval"]) if name == "verified" else load_eval_problems(name, hub_id(ctx.preset)),
+            read_problems(ctx.outputs["data"][OWN_EVAL[name]]) if name in OWN_EVAL else load_eval_problems(name, hub_id(ctx.preset)),
             settings.get("categories"),
             settings.get("limit"),
         )
@@ -231,7 +243,7 @@ def eval_stage(ctx: StageContext) -> dict[str, Any]:
                     backend=backend.name,
                     data=name,
                     limit=settings.get("limit"),
-                    max_tokens=ctx.config.get("max_tokens", 512),
+                    max_tokens=settings.get("max_tokens", ctx.config.get("max_tokens", 512)),
                     permutations=settings.get("permutations", 1),
                     think=ctx.preset.get("think", "required"),
                     seed=ctx.preset.get("seed", 0),
@@ -239,7 +251,7 @@ def eval_stage(ctx: StageContext) -> dict[str, Any]:
                 )
                 out = ctx.path("eval", label, name)
                 ctx.console.print(f"[bold]{label}[/bold] on {name}: {len(problems)} items × {config.permutations} orders")
-                results = evaluate(backend, problems, config, out, baselines_train=train if name == "verified" else None)
+                results = evaluate(backend, problems, config, out, baselines_train=train if name in OWN_EVAL else None)
                 runs.append({"model": label, "dataset": name, "dir": str(out), "accuracy": results["overall"]["accuracy"]})
                 if results["overall"].get("n_errors"):
                     failed.append(f"{label} on {name}: {results['overall']['n_errors']} failed requests")
@@ -338,7 +350,10 @@ def _describe_data(config: dict[str, Any], preset: dict[str, Any], run_dir: Path
     return [
         f"verified splits → {run_dir / 'data'} ({config.get('generated_per_category', 200)} generated items per "
         f"category for train, {config.get('eval_generated_per_category', 20)} for eval; "
-        f"SFT targets: {config.get('sft_reasoning', 'full')} reasoning)",
+        + (f"SFT targets: {config.get('sft_reasoning', 'full')} reasoning)" if not config.get("taught") else
+           "SFT targets: the taught slice's local traces, every other train item answer-only)"),
+        *([f"taught slice: {', '.join(sorted(config['taught'].get('categories') or {}))}: {config['taught'].get('train_per_category', 1000)} "
+           f"train and {config['taught'].get('eval_per_category', 100)} eval items per category (fresh, keys disjoint)"] if config.get("taught") else []),
         *([f"training files without {', '.join(config['exclude_categories'])} (eval unchanged)"] if config.get("exclude_categories") else []),
     ]
 
@@ -349,6 +364,10 @@ def _describe_training(kind: str):
 
         hub = hub_id(preset)
         own = {"sft": "generated", "grpo": "verified"}[kind]
+        if kind == "grpo" and config.get("dataset") == "taught":
+            if not (preset.get("data") or {}).get("taught"):
+                raise PresetError("preset: grpo.dataset taught needs a data.taught section (the taught slice)")
+            own = "taught"
         if (preset.get("data") or {}).get("exclude_categories") and config.get("dataset", own) != own:
             raise PresetError(f"preset: data.exclude_categories applies to the run's own training files; {kind}.dataset must be {own}")
         if kind == "sft":
@@ -359,7 +378,9 @@ def _describe_training(kind: str):
             start = str(run_dir / "train" / "sft") if config.get("from_sft", True) else preset["model"]
             dataset = config.get("dataset", "verified")
             train = TRAIN_KEPT if (preset.get("data") or {}).get("exclude_categories") else "train.jsonl"
-            source = str(run_dir / "data" / train) if dataset == "verified" else describe_dataset(dataset, part="train", hub_id=hub)
+            if dataset == "taught":
+                train = "taught_train_without_excluded.jsonl" if (preset.get("data") or {}).get("exclude_categories") else "taught_train.jsonl"
+            source = str(run_dir / "data" / train) if dataset in ("verified", "taught") else describe_dataset(dataset, part="train", hub_id=hub)
         recipe = resource_path(config["recipe"]) if config.get("recipe") else None
         if recipe is None or not recipe.is_file():
             raise PresetError(f"preset: {kind}.recipe: {config.get('recipe')!r} not found")
@@ -391,8 +412,12 @@ def _describe_eval(config: dict[str, Any], preset: dict[str, Any], run_dir: Path
     datasets = config.get("datasets", EVAL_DATASETS)
     lines = [f"backend {config.get('backend', 'hf')} {config.get('backend_options', {})}, max_tokens {config.get('max_tokens', 512)}"]
     for name, settings in datasets.items():
-        source = str(run_dir / "data" / "eval.jsonl") if name == "verified" else describe_dataset(name, hub_id=hub_id(preset))
-        lines.append(f"dataset {name}: {source} (limit {settings.get('limit')}, {settings.get('permutations', 1)} option orders)")
+        if name == "taught" and not (preset.get("data") or {}).get("taught"):
+            raise PresetError("preset: eval.datasets.taught needs a data.taught section (the taught slice)")
+        source = str(run_dir / "data" / {"verified": "eval.jsonl", "taught": "taught_eval.jsonl"}[name]) if name in OWN_EVAL \
+            else describe_dataset(name, hub_id=hub_id(preset))
+        lines.append(f"dataset {name}: {source} (limit {settings.get('limit')}, {settings.get('permutations', 1)} option orders"
+                     + (f", max_tokens {settings['max_tokens']})" if "max_tokens" in settings else ")"))
     for label, model in _models_planned(preset, run_dir, stages).items():
         lines.append(f"{label} = {model} → {', '.join(str(run_dir / 'eval' / label / n) for n in datasets)}")
     return lines
