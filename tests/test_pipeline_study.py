@@ -6,6 +6,7 @@ from collections import Counter
 import pytest
 
 from recon.data.problem import Problem, read_problems, stratified_slice, write_jsonl
+from recon.data.taught import TAUGHT_TRAIN_KEPT
 from recon.evaluation.runner import select_problems
 from recon.pipeline.preset import PresetError, load_preset
 from recon.pipeline.run import TRAIN_KEPT, _sft_subset, _training_split, plan
@@ -33,7 +34,10 @@ def test_ablation_preset_extends_the_study_and_leaves_the_game_categories_out_of
     assert {k: v for k, v in ablation["data"].items() if k != "exclude_categories"} == study["data"]
     assert ablation["games"] == study["games"] and ablation["eval"] == study["eval"]
     lines = plan(ablation, tmp_path / "run")
-    assert any(line.strip() == f"data {tmp_path / 'run' / 'data' / TRAIN_KEPT}" for line in lines)
+    # GRPO draws its prompts from the taught slice less the excluded categories (issue 22)
+    assert any(line.strip() == f"data {tmp_path / 'run' / 'data' / TAUGHT_TRAIN_KEPT}" for line in lines)
+    assert any(line.strip() == f"data {tmp_path / 'run2' / 'data' / TRAIN_KEPT}" for line in plan(
+        load_preset("cpu-study-ablation", ["grpo.dataset=verified"]), tmp_path / "run2"))
 
 
 def test_models_key_leaves_the_base_model_out_of_eval_and_games(tmp_path):

@@ -26,6 +26,7 @@ from recon.data.problem import Problem, read_problems, write_jsonl
 
 TAUGHT_TRAIN = "taught_train.jsonl"
 TAUGHT_EVAL = "taught_eval.jsonl"
+TAUGHT_TRAIN_KEPT = "taught_train_without_excluded.jsonl"  # the slice's train items less `data.exclude_categories`
 TAUGHT_PREDICTIONS = "taught_shortcut_predictions.jsonl"
 TAUGHT_BASELINES = "taught_baselines.json"
 SFT_FILE = "sft_solutions.jsonl"
@@ -141,6 +142,6 @@ def grpo_file(out: Path, excluded: set[str] = frozenset()) -> Path:
     without the `excluded` categories (an ablation)."""
     if not excluded:
         return out / TAUGHT_TRAIN
-    path = out / "taught_train_without_excluded.jsonl"
+    path = out / TAUGHT_TRAIN_KEPT
     write_jsonl([p for p in read_problems(out / TAUGHT_TRAIN) if p.category not in excluded], path)
     return path

@@ -379,7 +379,9 @@ def _describe_training(kind: str):
             dataset = config.get("dataset", "verified")
             train = TRAIN_KEPT if (preset.get("data") or {}).get("exclude_categories") else "train.jsonl"
             if dataset == "taught":
-                train = "taught_train_without_excluded.jsonl" if (preset.get("data") or {}).get("exclude_categories") else "taught_train.jsonl"
+                from recon.data.taught import TAUGHT_TRAIN, TAUGHT_TRAIN_KEPT
+
+                train = TAUGHT_TRAIN_KEPT if (preset.get("data") or {}).get("exclude_categories") else TAUGHT_TRAIN
             source = str(run_dir / "data" / train) if dataset in ("verified", "taught") else describe_dataset(dataset, part="train", hub_id=hub)
         recipe = resource_path(config["recipe"]) if config.get("recipe") else None
         if recipe is None or not recipe.is_file():

@@ -20,6 +20,7 @@ from recon.games.selfplay.runner import RESULTS_JSON as SELFPLAY_RESULTS, TRANSC
 from recon.report.behaviour import BehaviourTagger
 from recon.runs import MODEL_STAGES, read_appended_jsonl, read_manifest
 from recon.report.figures import plot_grouped_bars, plot_learning_curve, plot_training_curves
+from recon.report.taught import TAUGHT, slice_summary, taught_section
 from recon.report.verified import (BLIND, best_baseline, blind_accuracies, blind_wrong, item_correctness, predictions_path,
                                    verified_baselines, write_summary)
 
@@ -236,7 +237,7 @@ def table3_section(runs: list[RunData], many: bool) -> tuple[list[str], dict]:
 
 def other_evals_section(runs: list[RunData], many: bool) -> list[str]:
     """Evaluations on any other data (a plain `recon eval` run), with failed requests shown apart."""
-    entries = [(run, e) for run in runs for e in run.evals if e["dataset"] not in ("recon-eval", "verified")]
+    entries = [(run, e) for run in runs for e in run.evals if e["dataset"] not in ("recon-eval", "verified", TAUGHT)]
     if not entries:
         return []
     lines = [
@@ -475,6 +476,8 @@ def build_report(run_dirs: list[Path], out_dir: Path, tagger: BehaviourTagger | 
     t3, acc = table3_section(runs, many)
     lines += t3
     lines += other_evals_section(runs, many)
+    taught = _taught_slice(runs)
+    lines += taught_section(taught)
     lines += category_section(acc)
     bars = plot_grouped_bars(acc["per_category"], out_dir / "accuracy_by_category.png", "Verified-eval accuracy by category and stage",
                              "accuracy (%)", "category", reference=acc["reference"])
@@ -507,12 +510,23 @@ def build_report(run_dirs: list[Path], out_dir: Path, tagger: BehaviourTagger | 
     html_path.write_text(_html(markdown_text, out_dir))
     json_path = out_dir / "report.json"
     json_path.write_text(json.dumps({"runs": [r.name for r in runs], "accuracy_by_category": acc, "ne_rates": rates,
-                                     "behaviour": behaviour, "figures": {k: v.name for k, v in figures.items()}}, indent=2, default=str))
+                                     "behaviour": behaviour, "taught_slice": taught, "figures": {k: v.name for k, v in figures.items()}},
+                                    indent=2, default=str))
     paths = {"markdown": md_path, "html": html_path, "json": json_path, **figures}
     if acc["verified"]:
         baselines = {name: values.get("overall") for name, values in acc["baselines"].items()}
-        paths["summary"] = write_summary(out_dir, acc["verified"], acc["best_baseline"], baselines, acc["where_blind_wrong"])
+        paths["summary"] = write_summary(out_dir, acc["verified"], acc["best_baseline"], baselines, acc["where_blind_wrong"], taught)
     return paths
+
+
+def _taught_slice(runs: list[RunData]) -> dict | None:
+    """The taught slice's summary of the first run that evaluated one (`recon.report.taught`)."""
+    for run in runs:
+        entries = [e for e in run.evals if e["dataset"] == TAUGHT]
+        data = run.pipeline.get("stages", {}).get("data", {}).get("dir")
+        if entries and data:
+            return slice_summary(entries, Path(data))
+    return None
 
 
 def _html(markdown_text: str, folder: Path) -> str:

@@ -69,8 +69,9 @@ def blind_wrong(eval_dir: str | Path, predictions: Path) -> dict[str, dict[str, 
 
 
 def write_summary(out_dir: Path, models: dict[str, dict], best: dict[str, Any] | None,
-                  baselines: dict[str, float | None], where_blind_wrong: dict[str, dict]) -> Path:
-    """`summary.json`: per model on the verified eval n_items, accuracy and its 95% interval; the best baseline."""
+                  baselines: dict[str, float | None], where_blind_wrong: dict[str, dict], taught_slice: dict | None = None) -> Path:
+    """`summary.json`: per model on the verified eval n_items, accuracy and its 95% interval; the best baseline;
+    with a taught slice (`recon.report.taught.slice_summary`), the same fields for it under `taught_slice`."""
     summary = {
         "eval": "verified",
         "models": {
@@ -82,6 +83,9 @@ def write_summary(out_dir: Path, models: dict[str, dict], best: dict[str, Any] |
         "baselines": baselines,
         "accuracy_where_payoff_blind_wrong": where_blind_wrong,
     }
+    if taught_slice is not None:
+        summary["taught_slice"] = {key: taught_slice[key] for key in ("categories", "n_items", "models", "best_baseline", "baselines")}
+        summary["taught_slice"]["step_audit"] = {model: audit["overall"] for model, audit in taught_slice.get("step_audit", {}).items()}
     path = out_dir / SUMMARY_FILE
     path.write_text(json.dumps(summary, indent=2) + "\n")
     return path

@@ -1,0 +1,272 @@
+"""The taught slice (issue 22): local trace formats, the slice's fresh train/eval files with disjoint keys
+and refitted baselines, the SFT file (traces + every other item answer-only), the step audit on
+hand-written scratchpads, the report's `taught_slice` section and the presets that declare the slice."""
+
+import json
+import random
+import re
+from fractions import Fraction
+
+import pytest
+
+from recon.data.categories.matrix import pure_nash_steps
+from recon.data.contamination import item_keys
+from recon.data.generate import generate_category
+from recon.data.options import shuffle_options
+from recon.data.problem import Problem, read_problems, write_jsonl
+from recon.data.taught import (PER_CATEGORY_BEST, TAUGHT_BASELINES, TAUGHT_EVAL, TAUGHT_PREDICTIONS, TAUGHT_TRAIN, answer_only,
+                               build_taught, grpo_file, in_slice, sft_file)
+from recon.econ.normal_form import NormalFormGame
+from recon.evaluation.trace_audit import audit_records, audit_trace, summarise, trace_steps
+from recon.grading import grade
+from recon.pipeline.preset import PresetError, load_preset
+from recon.report.build import build_report
+
+TAUGHT = {"train_per_category": 12, "eval_per_category": 6,
+          "categories": {"time_inconsistency": {"why": "copies"}, "bertrand": {"where": {"ask": "price"}},
+                         "pure_nash": {"difficulty": 1}, "backward_induction": {"difficulty": 1}}}
+
+
+def think_lines(solution: str) -> list[str]:
+    return solution.split("<think>\n", 1)[1].split("</think>", 1)[0].strip().splitlines()
+
+
+# ------------------------------------------------------------------ trace formats
+
+
+@pytest.mark.parametrize("category", ["pure_nash", "backward_induction", "time_inconsistency", "bertrand"])
+def test_every_taught_trace_ends_with_the_line_its_box_copies_even_after_the_options_move(category):
+    items = [p for p in generate_category(category, 40, "fmt", 0) if in_slice(p, TAUGHT)]
+    assert len(items) >= 15
+    rng = random.Random(0)
+    for p in items:
+        q = shuffle_options(p, rng)  # the build shuffles options: the answer line is renumbered with the box
+        last = think_lines(q.meta["solution"])[-1]
+        box = q.meta["solution"].rsplit("\\boxed{", 1)[1][:-1]
+        assert last == ("Equilibria: " if category == "pure_nash" else "Answer: ") + box
+        assert box == q.gold and grade(q.meta["solution"], q.gold, q.answer_type, q.choices).correct
+
+
+def test_pure_nash_writes_the_max_value_before_its_label_and_carries_the_equilibria_found():
+    # Player 0 rows [[3, 1], [3, 0]]: column 0 ties rows 0 and 1; Player 1 [[2, 5], [4, 1]]
+    game = NormalFormGame([[[3, 1], [3, 0]], [[2, 5], [4, 1]]])
+    steps = pure_nash_steps(game)
+    assert steps == [
+        "Player 1's best column in each row (second matrix):",
+        "row 0: c0=2 c1=5 → max 5 → column 1",
+        "row 1: c0=4 c1=1 → max 4 → column 0",
+        "Player 0's best row in each column (first matrix):",
+        "column 0: r0=3 r1=3 → max 3 → rows 0, 1",
+        "column 1: r0=1 r1=0 → max 1 → row 0",
+        "Check each row's best column:",
+        "check row 0: column 1 → best row 0 → yes → found [[0, 1]]",
+        "check row 1: column 0 → best row 0, 1 → yes → found [[0, 1], [1, 0]]",
+        "Equilibria: [[0, 1], [1, 0]]",
+    ]
+
+
+def test_backward_induction_chain_has_one_line_per_turn_from_the_last():
+    chains = [p for p in generate_category("backward_induction", 30, "bi", 1) if p.meta["template"] == "chain"]
+    pattern = re.compile(r"turn (\d) \((\w+)\): stop (-?\d+) vs continue (-?\d+) → (stop|continue) \((-?\d+), (-?\d+)\)")
+    for p in chains:
+        turns = [pattern.fullmatch(line) for line in think_lines(p.meta["solution"]) if line.startswith("turn ")]
+        assert [int(m.group(1)) for m in turns] == list(range(p.meta["turns"], 0, -1))
+        for m in turns:  # the action is the larger of the two short numbers compared on the line
+            assert m.group(5) == ("stop" if int(m.group(3)) > int(m.group(4)) else "continue")
+        payoffs = [tuple(int(x) for x in pair) for pair in p.meta["payoffs"]]
+        value = payoffs[-1]  # the first line compares with the final payoffs, each later line with the value above it
+        for k, m in enumerate(turns):
+            mover = (p.meta["turns"] - 1 - k) % 2
+            assert int(m.group(4)) == value[mover]
+            value = (int(m.group(6)), int(m.group(7)))
+
+
+# ------------------------------------------------------------------ the slice's files
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("taught")
+    train = generate_category("time_inconsistency", 5, "pub", 0) + generate_category("cournot", 5, "pub", 0)
+    for p in train[:3]:  # published-like items: no worked solution
+        p.source, p.meta = "published", {}
+    evaluation = generate_category("bertrand", 4, "ev", 0)
+    write_jsonl(train, out / "train.jsonl")
+    report = build_taught(out, 0, TAUGHT, train, evaluation)
+    return out, report, train, evaluation
+
+
+def test_slice_files_have_fresh_items_per_category_with_keys_disjoint_from_every_training_file(built):
+    out, report, train, evaluation = built
+    slice_train, slice_eval = read_problems(out / TAUGHT_TRAIN), read_problems(out / TAUGHT_EVAL)
+    assert report["counts"] == {"train": {c: 12 for c in sorted(TAUGHT["categories"])}, "eval": {c: 6 for c in sorted(TAUGHT["categories"])}}
+    assert all(p.meta["ask"] == "price" for p in slice_train + slice_eval if p.category == "bertrand")
+    exact, near = item_keys(slice_eval)
+    for other in (slice_train, train, evaluation):
+        other_exact, other_near = item_keys(other)
+        assert not (exact | near) & (other_exact | other_near)
+    assert all(v == {"exact": 0, "near": 0} for v in report["eval_overlap"].values())
+    assert len({p.id for p in slice_train + slice_eval}) == 72
+
+
+def test_slice_is_deterministic_for_a_seed(built, tmp_path):
+    out, _, train, evaluation = built
+    build_taught(tmp_path, 0, TAUGHT, train, evaluation)
+    for name in (TAUGHT_TRAIN, TAUGHT_EVAL, TAUGHT_PREDICTIONS, TAUGHT_BASELINES):
+        assert (tmp_path / name).read_text() == (out / name).read_text()
+
+
+def test_baselines_are_scored_on_exactly_the_slice_eval_items(built):
+    out, report, _, _ = built
+    baselines = json.loads((out / TAUGHT_BASELINES).read_text())
+    assert baselines == report["baselines"] and baselines["n_items"] == 24
+    predictions = [json.loads(line) for line in (out / TAUGHT_PREDICTIONS).read_text().splitlines()]
+    assert sorted(r["id"] for r in predictions) == sorted(p.id for p in read_problems(out / TAUGHT_EVAL))
+    per = baselines["per_category"]
+    best_each = sum(r["accuracy"][r["best"]] * r["n"] for r in per.values()) / 24
+    assert baselines["overall"][PER_CATEGORY_BEST] == pytest.approx(best_each)
+    assert baselines["best"]["accuracy"] == max(baselines["overall"].values())
+
+
+def test_sft_file_has_the_traces_and_every_other_train_item_answer_only(built):
+    out, _, train, _ = built
+    rows = read_problems(sft_file(out, TAUGHT, seed=0))
+    assert len(rows) == 48 + len(train)
+    by_id = {p.id: p for p in rows}
+    for p in read_problems(out / TAUGHT_TRAIN):
+        assert by_id[p.id].meta["solution"] == p.meta["solution"]
+        assert think_lines(p.meta["solution"])[-1].startswith(("Answer: ", "Equilibria: "))
+    for p in train:
+        solution = by_id[p.id].meta["solution"]
+        if in_slice(p, TAUGHT) and p.meta.get("solution"):
+            assert solution == p.meta["solution"]  # a generated train item of a taught category keeps its trace
+        else:
+            assert re.fullmatch(r"<think>\n</think>\n\n\\boxed\{.+\}", solution, re.S)
+            assert grade(solution, p.gold, p.answer_type, p.choices).correct
+    assert any(p.source == "published" for p in rows)
+    ablation = read_problems(sft_file(out, TAUGHT, seed=0, excluded={"pure_nash", "cournot"}))
+    assert {p.category for p in ablation} == {"time_inconsistency", "bertrand", "backward_induction"}
+    assert {p.category for p in read_problems(grpo_file(out, {"pure_nash"}))} == {"time_inconsistency", "bertrand", "backward_induction"}
+
+
+def test_answer_only_keeps_the_solutions_box_or_boxes_the_gold():
+    pub = Problem("p", "x", "published", "q?", ["a", "b"], "option", "Option 2: b", [{"role": "user", "content": "q"}])
+    assert answer_only(pub).meta["solution"] == "<think>\n</think>\n\n\\boxed{Option 2: b}"
+    pte = generate_category("pte", 1, "a", 1)[0]
+    assert answer_only(pte).meta["solution"].endswith(pte.meta["solution"].rsplit("</think>", 1)[1].strip())
+
+
+# ------------------------------------------------------------------ step audit
+
+
+SOLVER = """<think>
+Backward induction, last turn first:
+turn 3 (Ann): stop 19 vs continue 20 → continue (20, 25)
+turn 2 (Bo): stop 7 vs continue 25 → continue (20, 25)
+turn 1 (Ann): stop 22 vs continue 20 → stop (22, 4)
+asked turn 1: stop → Ann should stop
+Answer: Option 2: Ann should stop
+</think>
+
+\\boxed{Option 2: Ann should stop}"""
+
+
+def outcomes(model_text: str) -> dict[str, str]:
+    return {r["label"]: r["outcome"] for r in audit_trace(SOLVER, model_text)}
+
+
+def test_a_right_scratchpad_scores_every_step_and_the_box():
+    assert trace_steps(SOLVER)[0] == ("turn 3 (Ann)", "stop 19 vs continue 20 → continue (20, 25)")
+    assert set(outcomes(SOLVER).values()) == {"correct"} and len(outcomes(SOLVER)) == 6
+
+
+def test_a_scratchpad_wrong_at_one_step_is_marked_there():
+    wrong = SOLVER.replace("turn 2 (Bo): stop 7 vs continue 25 → continue (20, 25)", "turn 2 (Bo): stop 7 vs continue 25 → stop (20, 25)")
+    result = outcomes(wrong)
+    assert result["turn 2 (Bo)"] == "wrong" and [k for k, v in result.items() if v != "correct"] == ["turn 2 (Bo)"]
+    summary = summarise([("backward_induction", audit_trace(SOLVER, wrong)), ("backward_induction", audit_trace(SOLVER, SOLVER))])
+    turn = summary["per_category"]["backward_induction"]["turn"]
+    assert turn == {"n": 6, "correct": 5, "wrong": 1, "missing": 0, "accuracy": 5 / 6}
+    assert summary["first_error"]["backward_induction"] == {"turn": 1, "none": 1}
+
+
+def test_missing_steps_and_a_box_that_does_not_copy_the_answer_line():
+    short = "<think>\nturn 3 (Ann): stop 19 vs continue 20 → continue (20, 25)\nAnswer: Option 2: Ann should stop\n</think>\n\\boxed{Option 1: Ann should continue}"
+    result = outcomes(short)
+    assert result["turn 2 (Bo)"] == result["turn 1 (Ann)"] == result["asked turn 1"] == "missing"
+    assert result["turn 3 (Ann)"] == result["Answer"] == "correct" and result["box"] == "wrong"
+    assert outcomes("I think the answer is stop.")["box"] == "missing"
+
+
+def test_records_of_other_option_orders_or_failed_requests_are_not_audited():
+    problem = Problem("i", "backward_induction", "generated", "q", ["a", "b"], "option", "Option 2: b",
+                      [{"role": "user", "content": "q"}], {"solution": SOLVER})
+    records = [{"id": "i", "perm": 0, "status": "ok", "completion": SOLVER}, {"id": "i", "perm": 1, "status": "ok", "completion": ""},
+               {"id": "i", "perm": 0, "status": "error", "completion": ""}, {"id": "other", "perm": 0, "completion": SOLVER}]
+    assert audit_records(records, {"i": problem})["items"] == {"backward_induction": 1}
+
+
+# ------------------------------------------------------------------ report
+
+
+def test_report_writes_the_taught_slice_beside_the_overall_section(built, tmp_path):
+    out, _, _, _ = built
+    slice_eval = read_problems(out / TAUGHT_EVAL)
+    run = tmp_path / "run"
+    run.mkdir()
+    stages = {"data": {"dir": str(out)}, "eval": {"runs": []}}
+    for dataset, items in (("verified", slice_eval[:4]), ("taught", slice_eval)):
+        eval_dir = run / "eval" / "sft" / dataset
+        eval_dir.mkdir(parents=True)
+        samples = [{"id": p.id, "key": f"{p.id}#p0#s0", "category": p.category, "answer_type": p.answer_type, "perm": 0, "status": "ok",
+                    "correct": k % 2 == 0, "completion": p.meta["solution"] if k % 2 == 0 else "no idea"} for k, p in enumerate(items)]
+        (eval_dir / "samples.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
+        categories = sorted({p.category for p in items})
+        results = {"overall": {"n_items": len(items), "accuracy": 0.5, "ci95": [0.3, 0.7], "baselines": {"option_1": 0.25, "random": 0.3}},
+                   "categories": {c: {"n_items": 1, "accuracy": 0.5, "ci95": [0, 1]} for c in categories}}
+        (eval_dir / "results.json").write_text(json.dumps(results))
+        stages["eval"]["runs"].append({"model": "sft", "dataset": dataset, "dir": str(eval_dir), "accuracy": 0.5})
+    (run / "pipeline.json").write_text(json.dumps({"preset": {"name": "t"}, "stages": stages, "seconds": 1}))
+    paths = build_report([run], tmp_path / "report")
+    summary = json.loads(paths["summary"].read_text())
+    assert summary["models"]["sft"]["n_items"] == 4  # the overall section as before
+    taught = summary["taught_slice"]
+    refit = json.loads((out / TAUGHT_BASELINES).read_text())
+    assert taught["categories"] == sorted(TAUGHT["categories"]) and taught["n_items"] == 24
+    assert taught["models"]["sft"]["accuracy"] == 0.5 and (taught["models"]["sft"]["ci_low"], taught["models"]["sft"]["ci_high"]) == (0.3, 0.7)
+    best = max([("option_1", 0.25)] + [(f"payoff_blind_{k}", v) for k, v in refit["overall"].items()], key=lambda kv: kv[1])
+    assert taught["best_baseline"] == {"name": best[0], "accuracy": best[1]}
+    # the step audit: every even item copies the solver's trace (all steps right), every odd one writes nothing
+    audit = taught["step_audit"]["sft"]
+    assert audit["box"]["correct"] == 12 and audit["box"]["missing"] == 12
+    text = paths["markdown"].read_text()
+    assert "## The taught slice" in text and "### Step audit" in text and "| sft | pure_nash | row |" in text
+
+
+# ------------------------------------------------------------------ presets
+
+
+@pytest.mark.parametrize("name", ["cpu-demo", "cpu-study", "cpu-study-ablation"])
+def test_presets_declare_the_taught_slice_with_a_reason_per_category_and_evaluate_it(name):
+    preset = load_preset(name)
+    taught = preset["data"]["taught"]
+    assert taught["eval_per_category"] >= 100 and taught["train_per_category"] >= 1000
+    assert all(entry.get("why") for entry in taught["categories"].values()) and taught["left_out"]
+    assert not set(taught["categories"]) & set(taught["left_out"])
+    assert preset["eval"]["datasets"]["taught"]["limit"] is None  # every item, so the refitted baselines are on exactly them
+    assert preset["grpo"]["dataset"] == "taught" and preset["grpo"]["args"]["num_generations"] >= 8
+
+
+def test_a_taught_category_must_be_a_registered_category():
+    with pytest.raises(PresetError, match="pur_nash"):
+        load_preset("cpu-demo", ["data.taught.categories={pur_nash: {why: x}}"])
+
+
+def test_fraction_free_traces_are_short_numbers():
+    # every number in a time_inconsistency or bertrand price trace is an integer or a money amount copied from the item
+    for category in ("time_inconsistency", "bertrand"):
+        for p in generate_category(category, 20, "n", 0):
+            if in_slice(p, TAUGHT):
+                text = "\n".join(think_lines(p.meta["solution"]))
+                for number in re.findall(r"\d+(?:\.\d+)?", text.replace("Option ", "")):
+                    assert number in p.messages[-1]["content"] or Fraction(number) < 10
