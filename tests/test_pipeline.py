@@ -19,7 +19,10 @@ def tiny_run(tiny_model_dir, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("pipeline-run")
     preset = load_preset("cpu-demo")
     preset.update(model=str(tiny_model_dir), name="tiny")
-    preset["data"] = {"generated_per_category": 4, "eval_generated_per_category": 2, "sft_per_category": 1, "sft_reasoning": "none"}
+    # the taught slice (issue 22): two categories' traces in SFT, every other train item answer-only, a taught eval
+    taught = {"train_per_category": 3, "eval_per_category": 2,
+              "categories": {"time_inconsistency": {"why": "copies"}, "bertrand": {"where": {"ask": "price"}, "why": "a comparison"}}}
+    preset["data"] = {"generated_per_category": 4, "eval_generated_per_category": 2, "taught": taught}
     # heldout_size: the learning curve, on 2 items of the run's own verified eval at every save
     train_args = {"max_steps": 2, "save_steps": 2, "max_train_samples": 8, "heldout_size": 2, "heldout_max_tokens": 4, "logging_steps": 1}
     preset["sft"]["args"] = {**train_args, "max_length": 256}
@@ -27,7 +30,7 @@ def tiny_run(tiny_model_dir, tmp_path_factory):
     preset["eval"] = {
         "backend": "hf",
         "max_tokens": 8,
-        "datasets": {"verified": {"limit": 4, "permutations": 2}, "recon-eval": {"limit": 3}},
+        "datasets": {"verified": {"limit": 4, "permutations": 2}, "recon-eval": {"limit": 3}, "taught": {"limit": None, "max_tokens": 6}},
     }
     preset["games"] = {
         "backend": "hf",
@@ -47,15 +50,22 @@ def test_pipeline_writes_every_stage(tiny_run):
     assert list(pipeline["stages"]) == ["data", "sft", "grpo", "eval", "games", "report"]
     evals = pipeline["stages"]["eval"]["runs"]
     assert {(e["model"], e["dataset"]) for e in evals} == {
-        (m, d) for m in ("base", "sft", "grpo") for d in ("verified", "recon-eval")
+        (m, d) for m in ("base", "sft", "grpo") for d in ("verified", "recon-eval", "taught")
     }
     for e in evals:
         results = json.loads((run_dir / "eval" / e["model"] / e["dataset"] / "results.json").read_text())
         assert results["complete"] and results["overall"]["accuracy"] == e["accuracy"]
     assert (run_dir / "train" / "grpo" / "train_summary.json").exists()
     sft_rows = read_problems(pipeline["stages"]["data"]["sft"])
-    assert sft_rows and all(re.fullmatch(r"<think>\n</think>\n\n\\boxed\{.+\}", p.meta["solution"], re.S) for p in sft_rows)
+    traced = [p for p in sft_rows if not re.fullmatch(r"<think>\n</think>\n\n\\boxed\{.+\}", p.meta["solution"], re.S)]
+    assert {p.category for p in traced} == {"time_inconsistency", "bertrand"} and len(traced) >= 6  # the slice's traces
+    assert len(sft_rows) - len(traced) >= len(read_problems(run_dir / "data" / "train.jsonl")) - 8  # the rest answer-only
     assert all(grade(p.meta["solution"], p.gold, p.answer_type, p.choices).correct for p in sft_rows)
+    assert [json.loads(line)["category"] for line in open(pipeline["stages"]["data"]["taught_train"])].count("bertrand") == 3
+    grpo_config = yaml.safe_load((run_dir / "train" / "grpo.yaml").read_text())
+    assert grpo_config["dataset"] == pipeline["stages"]["data"]["taught_train"]  # GRPO draws prompts from the slice
+    taught_results = json.loads((run_dir / "eval" / "sft" / "taught" / "results.json").read_text())
+    assert taught_results["overall"]["n_items"] == 4 and taught_results["config"]["max_tokens"] == 6
     assert len(pipeline["stages"]["games"]["selfplay"]) == 3 and len(pipeline["stages"]["games"]["arena"]) == 3
 
 
@@ -74,6 +84,10 @@ def test_report_numbers_come_from_the_run_json(tiny_run):
     o = results["overall"]
     assert summary["models"]["grpo"] == {"n_items": o["n_items"], "accuracy": o["accuracy"], "ci_low": o["ci95"][0], "ci_high": o["ci95"][1]}
     assert f"| *baseline: {summary['best_baseline']['name']} (best)* |" in report and "payoff_blind_ngram" in report
+    taught = json.loads((run_dir / "eval" / "grpo" / "taught" / "results.json").read_text())["overall"]
+    assert summary["taught_slice"]["categories"] == ["bertrand", "time_inconsistency"] and summary["taught_slice"]["n_items"] == 4
+    assert summary["taught_slice"]["models"]["grpo"]["accuracy"] == taught["accuracy"] and summary["taught_slice"]["best_baseline"]["name"]
+    assert "## The taught slice" in report
     for kind in ("sft", "grpo"):  # the learning curve: held-out items from this run's verified eval
         config = yaml.safe_load((run_dir / "train" / f"{kind}.yaml").read_text())
         assert config["heldout_split"] == str(run_dir / "data" / "eval.jsonl")

@@ -347,6 +347,9 @@ def _compared(models: dict[str, str], preset: dict[str, Any]) -> dict[str, str]:
 
 
 def _describe_data(config: dict[str, Any], preset: dict[str, Any], run_dir: Path, stages: list[str]) -> list[str]:
+    clash = [key for key in ("sft_per_category", "sft_reasoning") if config.get("taught") and key in config]
+    if clash:
+        raise PresetError(f"preset: data.taught decides the SFT targets (the slice's traces, every other item answer-only); remove data.{clash[0]}")
     return [
         f"verified splits → {run_dir / 'data'} ({config.get('generated_per_category', 200)} generated items per "
         f"category for train, {config.get('eval_generated_per_category', 20)} for eval; "
