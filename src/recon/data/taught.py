@@ -96,18 +96,20 @@ def _count(problems: list[Problem]) -> dict[str, int]:
 def slice_baselines(audit: dict[str, Any]) -> dict[str, Any]:
     """The payoff-blind baselines on the slice's eval items, from a shortcut audit: per category each
     rule's accuracy; over the slice each rule that applies to every category (weighted by items), and
-    the per-category best (the strongest rule of each category, chosen after seeing the eval: an upper
-    bound on any one rule); `best` is the strongest of those."""
+    the per-category best (the strongest rule of each category, the n-gram model included even where the
+    audit does not test it, chosen after seeing the eval: an upper bound on any one rule); `best` is the
+    strongest of those."""
     per = audit["per_category"]
     n = sum(r["n"] for r in per.values())
     common = set.intersection(*(set(r["accuracy"]) for r in per.values())) if per else set()
     overall = {name: sum(r["accuracy"][name] * r["n"] for r in per.values()) / n for name in sorted(common)}
     if per:
-        overall[PER_CATEGORY_BEST] = sum(r["best_accuracy"] * r["n"] for r in per.values()) / n
+        overall[PER_CATEGORY_BEST] = sum(max(r["accuracy"].values()) * r["n"] for r in per.values()) / n
     best = max(overall.items(), key=lambda kv: kv[1]) if overall else None
     return {
         "n_items": n,
-        "per_category": {c: {"n": r["n"], "chance": r["chance"], "accuracy": r["accuracy"], "best": r["best"]} for c, r in sorted(per.items())},
+        "per_category": {c: {"n": r["n"], "chance": r["chance"], "accuracy": r["accuracy"], "best": max(r["accuracy"], key=r["accuracy"].get)}
+                         for c, r in sorted(per.items())},
         "overall": overall,
         "best": {"name": best[0], "accuracy": best[1]} if best else None,
     }
