@@ -15,7 +15,7 @@ from recon.data.generate import generate_category
 from recon.data.options import shuffle_options
 from recon.data.problem import Problem, read_problems, write_jsonl
 from recon.data.taught import (PER_CATEGORY_BEST, TAUGHT_BASELINES, TAUGHT_EVAL, TAUGHT_PREDICTIONS, TAUGHT_TRAIN, answer_only,
-                               build_taught, grpo_file, in_slice, sft_file)
+                               build_taught, grpo_file, in_slice, sft_file, slice_baselines)
 from recon.econ.normal_form import NormalFormGame
 from recon.evaluation.trace_audit import audit_records, audit_trace, summarise, trace_steps
 from recon.grading import grade
@@ -271,3 +271,14 @@ def test_fraction_free_traces_are_short_numbers():
                 text = "\n".join(think_lines(p.meta["solution"]))
                 for number in re.findall(r"\d+(?:\.\d+)?", text.replace("Option ", "")):
                     assert number in p.messages[-1]["content"] or Fraction(number) < 10
+
+
+def test_per_category_best_counts_the_ngram_model_where_the_audit_does_not_test_it():
+    # the shortcut audit's `best` skips the n-gram model in worded categories; the slice's baseline must not
+    audit = {"per_category": {
+        "time_inconsistency": {"n": 10, "chance": 0.5, "accuracy": {"option_1": 0.5, "ngram": 1.0}, "best": "option_1", "best_accuracy": 0.5},
+        "bertrand": {"n": 30, "chance": 0.25, "accuracy": {"option_1": 0.3, "ngram": 0.2}, "best": "option_1", "best_accuracy": 0.3}}}
+    baselines = slice_baselines(audit)
+    assert baselines["overall"][PER_CATEGORY_BEST] == pytest.approx((10 * 1.0 + 30 * 0.3) / 40)
+    assert baselines["overall"]["ngram"] == pytest.approx((10 + 6) / 40) and baselines["per_category"]["time_inconsistency"]["best"] == "ngram"
+    assert baselines["best"] == {"name": PER_CATEGORY_BEST, "accuracy": pytest.approx(19 / 40)}
