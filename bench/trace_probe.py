@@ -33,12 +33,12 @@ def main() -> None:
     parser.add_argument("--lora-r", type=int, default=16)
     parser.add_argument("--max-tokens", type=int, default=160)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", default="smollm2", help="the model to fine-tune (a folder for a smoke run)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
 
-    from recon.data.build import build_splits  # noqa: F401  (import check: the package is the worktree's)
-    from recon.data.problem import write_jsonl
-    from recon.data.taught import build_taught
+    from recon.data.problem import read_problems, write_jsonl
+    from recon.data.taught import TAUGHT_EVAL, TAUGHT_TRAIN, build_taught
     from recon.evaluation.runner import EvalConfig, evaluate
     from recon.evaluation.trace_audit import audit_eval_dir
     from recon.inference import load_backend
@@ -50,15 +50,13 @@ def main() -> None:
               "train_per_category": args.train, "eval_per_category": args.eval}
     t0 = time.perf_counter()
     report = build_taught(out, args.seed, taught, [], [])
-    from recon.data.problem import read_problems
-    from recon.data.taught import TAUGHT_EVAL, TAUGHT_TRAIN
 
     train, evaluation = read_problems(out / TAUGHT_TRAIN), read_problems(out / TAUGHT_EVAL)
     write_jsonl(train, out / "sft.jsonl")
     seconds = {"data": time.perf_counter() - t0}
 
     recipe = yaml.safe_load((Path(__file__).resolve().parents[1] / "src/recon/recipes/cpu/smollm2/sft.yaml").read_text())
-    recipe.update(dataset=str(out / "sft.jsonl"), output_dir=str(out / "sft"), max_train_samples=None, heldout_size=0,
+    recipe.update(model_name_or_path=args.model, dataset=str(out / "sft.jsonl"), output_dir=str(out / "sft"), max_train_samples=None, heldout_size=0,
                   max_steps=args.steps, learning_rate=args.lr, lora_r=args.lora_r, lora_alpha=args.lora_r,
                   per_device_train_batch_size=args.batch, save_steps=args.steps, max_length=512, seed=args.seed)
     config = out / "sft.yaml"
