@@ -476,7 +476,7 @@ def build_report(run_dirs: list[Path], out_dir: Path, tagger: BehaviourTagger | 
     t3, acc = table3_section(runs, many)
     lines += t3
     lines += other_evals_section(runs, many)
-    taught = _taught_slice(runs)
+    taught = _taught_slice(runs, many)
     lines += taught_section(taught)
     lines += category_section(acc)
     bars = plot_grouped_bars(acc["per_category"], out_dir / "accuracy_by_category.png", "Verified-eval accuracy by category and stage",
@@ -519,14 +519,14 @@ def build_report(run_dirs: list[Path], out_dir: Path, tagger: BehaviourTagger | 
     return paths
 
 
-def _taught_slice(runs: list[RunData]) -> dict | None:
-    """The taught slice's summary of the first run that evaluated one (`recon.report.taught`)."""
-    for run in runs:
-        entries = [e for e in run.evals if e["dataset"] == TAUGHT]
-        data = run.pipeline.get("stages", {}).get("data", {}).get("dir")
-        if entries and data:
-            return slice_summary(entries, Path(data))
-    return None
+def _taught_slice(runs: list[RunData], many: bool) -> dict | None:
+    """The taught slice's summary (`recon.report.taught`) over every run's taught eval, models labelled as
+    in the other tables; the baselines and solver traces from the first such run's data folder (a study
+    and its ablation build the same slice: exclusions touch training files only)."""
+    entries = [{**e, "model": _label(run, e["model"], many)} for run in runs for e in run.evals if e["dataset"] == TAUGHT]
+    data = next((run.pipeline.get("stages", {}).get("data", {}).get("dir") for run in runs
+                 if any(e["dataset"] == TAUGHT for e in run.evals)), None)
+    return slice_summary(entries, Path(data)) if entries and data else None
 
 
 def _html(markdown_text: str, folder: Path) -> str:
