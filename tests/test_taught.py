@@ -216,17 +216,18 @@ def test_report_writes_the_taught_slice_beside_the_overall_section(built, tmp_pa
     run = tmp_path / "run"
     run.mkdir()
     stages = {"data": {"dir": str(out)}, "eval": {"runs": []}}
-    for dataset, items in (("verified", slice_eval[:4]), ("taught", slice_eval)):
-        eval_dir = run / "eval" / "sft" / dataset
+    for model, dataset, items in (("sft", "verified", slice_eval[:4]), ("sft", "taught", slice_eval), ("grpo", "taught", slice_eval)):
+        eval_dir = run / "eval" / model / dataset
         eval_dir.mkdir(parents=True)
         samples = [{"id": p.id, "key": f"{p.id}#p0#s0", "category": p.category, "answer_type": p.answer_type, "perm": 0, "status": "ok",
-                    "correct": k % 2 == 0, "completion": p.meta["solution"] if k % 2 == 0 else "no idea"} for k, p in enumerate(items)]
+                    "correct": (k % 2 == 0) != (model == "grpo" and k < 4),
+                    "completion": p.meta["solution"] if k % 2 == 0 else "no idea"} for k, p in enumerate(items)]
         (eval_dir / "samples.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
         categories = sorted({p.category for p in items})
         results = {"overall": {"n_items": len(items), "accuracy": 0.5, "ci95": [0.3, 0.7], "baselines": {"option_1": 0.25, "random": 0.3}},
                    "categories": {c: {"n_items": 1, "accuracy": 0.5, "ci95": [0, 1]} for c in categories}}
         (eval_dir / "results.json").write_text(json.dumps(results))
-        stages["eval"]["runs"].append({"model": "sft", "dataset": dataset, "dir": str(eval_dir), "accuracy": 0.5})
+        stages["eval"]["runs"].append({"model": model, "dataset": dataset, "dir": str(eval_dir), "accuracy": 0.5})
     (run / "pipeline.json").write_text(json.dumps({"preset": {"name": "t"}, "stages": stages, "seconds": 1}))
     paths = build_report([run], tmp_path / "report")
     summary = json.loads(paths["summary"].read_text())
@@ -240,8 +241,12 @@ def test_report_writes_the_taught_slice_beside_the_overall_section(built, tmp_pa
     # the step audit: every even item copies the solver's trace (all steps right), every odd one writes nothing
     audit = taught["step_audit"]["sft"]
     assert audit["box"]["correct"] == 12 and audit["box"]["missing"] == 12
+    # GRPO flips items 0-3: 0 and 2 right → wrong, 1 and 3 wrong → right: paired, no difference
+    paired = taught["grpo_vs_sft"]["grpo"]
+    assert paired["against"] == "sft" and paired["n_items"] == 24 and paired["delta"] == 0
+    assert (paired["mcnemar_only_sft"], paired["mcnemar_only_grpo"]) == (2, 2) and paired["mcnemar_p"] == 1.0
     text = paths["markdown"].read_text()
-    assert "## The taught slice" in text and "### Step audit" in text and "| sft | pure_nash | row |" in text
+    assert "## The taught slice" in text and "McNemar: 2 items right only for SFT, 2 only for GRPO" in text and "### Step audit" in text and "| sft | pure_nash | row |" in text
 
 
 # ------------------------------------------------------------------ presets

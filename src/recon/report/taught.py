@@ -54,7 +54,26 @@ def slice_summary(entries: list[dict[str, Any]], data_dir: Path) -> dict[str, An
         "baselines": candidates,
         "refit_baselines": refit,
         "step_audit": {e["model"]: audit_eval_dir(e["dir"], problems) for e in entries} if problems else {},
+        "grpo_vs_sft": grpo_vs_sft(entries),
     }
+
+
+def grpo_vs_sft(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """GRPO against SFT on the slice, paired by item (`recon.evaluation.compare`: the accuracy delta with a
+    paired-bootstrap interval and the exact McNemar test), per run: labels `sft`/`grpo` or `RUN/sft`/`RUN/grpo`."""
+    from recon.evaluation.compare import compare_runs
+
+    dirs = {e["model"]: e["dir"] for e in entries}
+    out = {}
+    for label, sft_dir in dirs.items():
+        prefix, _, stage = label.rpartition("/")
+        grpo = f"{prefix}/grpo" if prefix else "grpo"
+        if stage == "sft" and grpo in dirs:
+            row = compare_runs(sft_dir, dirs[grpo])["categories"]["overall"]
+            out[grpo] = {"against": label, "n_items": row["n_items"], "delta": row["delta"], "ci95": row["ci95"],
+                         "mcnemar_only_sft": row["mcnemar"]["only_a"], "mcnemar_only_grpo": row["mcnemar"]["only_b"],
+                         "mcnemar_p": row["mcnemar"]["p_value"]}
+    return out
 
 
 def taught_section(summary: dict[str, Any] | None) -> list[str]:
@@ -72,6 +91,10 @@ def taught_section(summary: dict[str, Any] | None) -> list[str]:
     for name, acc in sorted(summary["baselines"].items(), key=lambda kv: -kv[1]):
         mark = " (best)" if best and best["name"] == name else ""
         lines.append(f"| *baseline: {name}{mark}* | {_pct(acc)} | |")
+    for grpo, row in summary.get("grpo_vs_sft", {}).items():
+        lines += ["", f"{grpo} − {row['against']} on the slice's {row['n_items']} items: {100 * row['delta']:+.1f} points "
+                  f"[{100 * row['ci95'][0]:+.1f}, {100 * row['ci95'][1]:+.1f}] (paired bootstrap); McNemar: {row['mcnemar_only_sft']} items "
+                  f"right only for SFT, {row['mcnemar_only_grpo']} only for GRPO, p = {row['mcnemar_p']:.3g}."]
     refit = summary.get("refit_baselines")
     if refit:
         models = list(summary["models"])

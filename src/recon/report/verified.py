@@ -85,6 +85,7 @@ def write_summary(out_dir: Path, models: dict[str, dict], best: dict[str, Any] |
     }
     if taught_slice is not None:
         summary["taught_slice"] = {key: taught_slice[key] for key in ("categories", "n_items", "models", "best_baseline", "baselines")}
+        summary["taught_slice"]["grpo_vs_sft"] = taught_slice.get("grpo_vs_sft", {})
         summary["taught_slice"]["step_audit"] = {model: audit["overall"] for model, audit in taught_slice.get("step_audit", {}).items()}
     path = out_dir / SUMMARY_FILE
     path.write_text(json.dumps(summary, indent=2) + "\n")
