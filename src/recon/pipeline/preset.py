@@ -131,6 +131,7 @@ def category(value: Any, where: str) -> None:
 
     kind(str, choices=tuple(sorted(CATEGORY_SPECS)))(value, where)
 
+
 def category_map(item: Check) -> Check:
     """A mapping from categories of the registry to values that pass `item`."""
 
