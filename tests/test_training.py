@@ -297,7 +297,7 @@ def test_server_mode_commands():
 
     server = server_command("runs/x/grpo/init-merged", ["6", "7"], 8001, 6144, 0.9)
     assert server[:4] == ["trl", "vllm-serve", "--model", "runs/x/grpo/init-merged"]
-    assert server[server.index("--tensor_parallel_size") + 1] == "2"
+    assert server[server.index("--data_parallel_size") + 1] == "2"
     train = train_command("zero2.yaml", ["0", "1", "2"], 8001, ["--config", "grpo.yaml"])
     assert train[train.index("--num_processes") + 1] == "3" and train[-4:] == [
         "--vllm_mode", "server", "--vllm_server_base_url", "http://127.0.0.1:8001"]  # fmt: skip

@@ -18,9 +18,14 @@ from typing import Sequence
 from recon.errors import UserError
 
 
-def server_command(model: str, gpus: list[str], port: int, max_model_len: int, memory: float) -> list[str]:
-    """`trl vllm-serve` for `model` on `gpus` (tensor parallel over all of them)."""
-    return ["trl", "vllm-serve", "--model", model, "--tensor_parallel_size", str(len(gpus)), "--port", str(port),
+def server_command(model: str, gpus: list[str], port: int, max_model_len: int, memory: float, tensor_parallel: int = 1) -> list[str]:
+    """`trl vllm-serve` for `model` on `gpus`: `tensor_parallel` GPUs per replica (1: a 7B model fits one GPU)
+    and one data-parallel replica per group of them, so N server GPUs generate N batches at once instead of
+    splitting one model N ways (which pays an all-reduce per layer per token)."""
+    if len(gpus) % tensor_parallel:
+        raise UserError(f"--server-tensor-parallel {tensor_parallel} does not divide the {len(gpus)} server GPUs {','.join(gpus)}")
+    return ["trl", "vllm-serve", "--model", model, "--tensor_parallel_size", str(tensor_parallel),
+            "--data_parallel_size", str(len(gpus) // tensor_parallel), "--port", str(port),
             "--max_model_len", str(max_model_len), "--gpu_memory_utilization", str(memory)]  # fmt: skip
 
 
@@ -31,8 +36,10 @@ def train_command(accelerate_config: str, gpus: list[str], port: int, argv: Sequ
             "--vllm_server_base_url", f"http://127.0.0.1:{port}"]  # fmt: skip
 
 
-def wait_for_server(port: int, server: subprocess.Popen, timeout_s: float) -> None:
-    """Poll the server's /health/ until it answers 200; fail if it exits or does not come up in time."""
+def wait_for_server(port: int, server: subprocess.Popen, timeout_s: float, interval_s: float = 5.0) -> None:
+    """Poll the server's `/health` until it answers 200; fail if it exits or does not come up in time.
+    (`trl vllm-serve` runs `vllm serve`, whose FastAPI app serves `/health`; the slash form `/health/` gets a
+    307 redirect, which httpx does not follow.)"""
     import httpx
 
     deadline = time.monotonic() + timeout_s
@@ -40,11 +47,11 @@ def wait_for_server(port: int, server: subprocess.Popen, timeout_s: float) -> No
         if server.poll() is not None:
             raise UserError(f"trl vllm-serve exited with status {server.returncode} before answering; see its log above")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health/", timeout=2).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(5)
+        time.sleep(interval_s)
     raise UserError(f"trl vllm-serve did not answer on port {port} within {timeout_s:.0f} s")
 
 
@@ -53,13 +60,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--server-gpus", required=True, help="Comma-separated GPU ids for the vLLM server, e.g. 7")
     parser.add_argument("--train-gpus", required=True, help="Comma-separated GPU ids for training, e.g. 0,1,2,3,4,5,6")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--accelerate-config", default="recipes/accelerate_configs/zero2.yaml")
+    parser.add_argument("--accelerate-config", default="recipes/accelerate_configs/ddp.yaml",
+                        help="Training launcher config (default DDP: LoRA's optimizer state is too small to be worth sharding)")
     parser.add_argument("--server-memory", type=float, default=0.9, help="vLLM's share of the server GPUs")
+    parser.add_argument("--server-tensor-parallel", type=int, default=1,
+                        help="GPUs per vLLM replica (default 1: one data-parallel replica per server GPU)")
     parser.add_argument("--startup-timeout", type=float, default=1200.0, help="Seconds to wait for the server")
     args, grpo_argv = parser.parse_known_args(argv)
     server_gpus, train_gpus = args.server_gpus.split(","), args.train_gpus.split(",")
     if set(server_gpus) & set(train_gpus):
         raise UserError(f"--server-gpus {args.server_gpus} and --train-gpus {args.train_gpus} must not share a GPU")
+    if args.server_tensor_parallel < 1 or len(server_gpus) % args.server_tensor_parallel:
+        raise UserError(f"--server-tensor-parallel {args.server_tensor_parallel} must divide the {len(server_gpus)} server GPUs")
 
     # Step 1: refuse a training GPU count that cannot reach the global batch before anything starts, then
     # write the model the server loads.
@@ -73,7 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     env = dict(os.environ)
     server = subprocess.Popen(
-        server_command(model, server_gpus, args.port, config.vllm_max_model_length or 8192, args.server_memory),
+        server_command(model, server_gpus, args.port, config.vllm_max_model_length or 8192, args.server_memory,
+                       args.server_tensor_parallel),
         env={**env, "CUDA_VISIBLE_DEVICES": ",".join(server_gpus)},
     )
     try:
