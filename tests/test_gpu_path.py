@@ -142,3 +142,105 @@ def test_every_recipe_parses_with_the_installed_trl_and_transformers(recipe):
     script, config, model = parse_args(kind, ["--config", recipe, "--use_cpu", "true", "--bf16", "false"])
     assert config.activation_checkpointing is fields["activation_checkpointing"]
     assert config.learning_rate == fields["learning_rate"] and model.lora_r == fields.get("lora_r", model.lora_r)
+
+
+# ------------------------------------------------------------------ item 3: the GPU check's plan and its steps on CPU
+
+
+def load_bench(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gpu_check_dry_run_lists_pinned_wheels_within_64_mib_and_the_checks(tmp_path, capsys):
+    smoke = load_bench("gpu_smoke")
+    assert smoke.main(["--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    plan = smoke.dry_run(tmp_path)  # an empty folder: every wheel reported missing, sizes from the pins
+    names = [w["name"] for w in plan["wheels"]]
+    # what the image (torch 2.11, transformers 5.17) lacks or holds too old, at the versions this venv runs
+    from importlib.metadata import version
+
+    for name in ("trl", "transformers", "datasets", "dill", "multiprocess", "huggingface_hub", "accelerate", "peft"):
+        assert name in names and f"{name:<18} {version(name):<10}" in printed
+    assert len(set(names)) == len(names) and "torch" not in names and "vllm" not in names
+    assert all(w["in_dir"] == "missing" for w in plan["wheels"])
+    assert plan["wheels_bytes"] == sum(w["bytes"] for w in plan["wheels"]) <= 64 * 2**20 and plan["fits"]
+    assert f"total {len(names)} wheels: {plan['wheels_bytes'] / 2**20:.2f} MiB" in printed
+    assert plan["checks"] == ["correctness", "sft_step_7b", "grpo_step_7b", "memory_probe_7b", "eval_throughput_7b", "projection"]
+    for check in plan["checks"]:
+        assert f". {check}: " in printed
+    # a wheel of the wrong size is reported, not silently carried
+    first = plan["wheels"][0]
+    (tmp_path / first["file"]).write_bytes(b"x")
+    assert smoke.wheel_plan(tmp_path)[0]["in_dir"] == f"size 1 != {first['bytes']}"
+
+
+def test_gpu_check_wheels_satisfy_each_others_requirements():
+    """Every carried wheel's pinned version is the one installed here (where the suite runs them), and the
+    preflight finds nothing unmet: the set is closed over its own requirements plus the image's packages."""
+    smoke = load_bench("gpu_smoke")
+    found = smoke.preflight()
+    assert found["unmet"] == []
+    assert all(found["versions"][name] == pinned for name, pinned, *_ in smoke.WHEELS)
+
+
+def test_gpu_check_steps_run_on_a_tiny_model_on_cpu(tmp_path):
+    """The measuring steps (SFT step, GRPO step, memory probe through GRPOTrainer.compute_loss, hf eval
+    throughput, projection) on a 2-layer model on the CPU, through the same functions the GPU runs."""
+    smoke = load_bench("gpu_smoke")
+    out = smoke.architecture_checks(tmp_path, cpu=True, full=False)
+    sft, grpo, probe = out["sft_step"], out["grpo_step"], out["memory_probe"]
+    assert sft["sequences_per_step"] == 4 and sft["tokens_per_sequence"] == [128] and sft["activation_checkpointing"] is True
+    assert sft["lora_r"] == 8 and sft["step_seconds"] > 0 and len(sft["all_steps"]) == 2
+    assert grpo["completions_per_step"] == 8 and grpo["num_generations"] == 4
+    assert 0 < grpo["generation_seconds"] < grpo["step_seconds"]
+    assert probe["ok"] and probe["completion_tokens"] == 64 and probe["batch"] == 4
+    assert out["eval_throughput"]["tokens"] > 0 and out["eval_throughput"]["tokens_per_s"] > 0
+    projected = out["projection"]
+    assert projected["sft_hours"] == round(2725 * sft["step_seconds"] / 3600, 1)
+    assert projected["total_hours_with_transformers_generation"] >= projected["sft_hours"]
+
+
+@pytest.mark.slow
+def test_gpu_check_correctness_run_memorises_on_cpu(tmp_path):
+    """The correctness run, as the GPU runs it, on the CPU: the paper SFT recipe through `accelerate launch`
+    drives a tiny random model below the loss bound (under the ≈0.060 a template-only model keeps), greedy
+    answers memorised, then GRPO from an early checkpoint shows reward variance and a finite KL."""
+    smoke = load_bench("gpu_smoke")
+    result, checks = smoke.correctness(tmp_path, cpu=True)
+    assert result["final_loss_mean_last5"] < smoke.LOSS_BOUND < 0.06 and result["first_loss"] > 1.0
+    assert all(checks.values()), (checks, result)
+
+
+# ------------------------------------------------------------------ item 8: the one-GPU study's plan
+
+
+def test_gpu_study_dry_run_without_measurements_says_so(tmp_path, capsys):
+    study = load_bench("gpu_study")
+    plan = study.dry_run(tmp_path, steps=175)
+    printed = capsys.readouterr().out
+    assert plan["estimate"] is None and "Time estimate: none" in printed and "no GPU check has measured" in printed
+    assert "DeepSeek-R1-Distill-Qwen-1.5B" in printed and "175 steps" in printed and "2,048-token completions" in printed
+    grpo = plan["commands"][1]
+    assert grpo[grpo.index("--max_steps") + 1] == "175" and grpo[grpo.index("--max_completion_length") + 1] == "2048"
+    assert "recipes/paper/r1-distill-qwen-7b/grpo.yaml" in grpo  # the paper's batch (32 = 4 × 8) and lr 5e-6
+    assert [c[:2] for c in plan["commands"][::2]] == [["recon", "eval"], ["recon", "eval"]]
+
+
+def test_gpu_study_dry_run_estimates_from_a_measured_gpu_check(tmp_path, capsys):
+    """With a GPU check result, the estimate scales its measured times by parameters and tokens."""
+    study = load_bench("gpu_study")
+    arch = {"memory_probe": {"seconds": 6.0, "completion_tokens": 5120}, "eval_throughput": {"tokens_per_s": 1000.0},
+            "grpo_step": {"accumulation": 4, "generation_seconds": 20.0, "completion_tokens": 512}}
+    (tmp_path / "gpu_smoke_h100.json").write_text(json.dumps({"gpu": "NVIDIA H100 80GB HBM3", "tiny": False, "architecture": arch}))
+    plan = study.dry_run(tmp_path, steps=175)
+    scale = study.PARAMS_B / study.PARAMS_7B_B
+    step = 4 * 6.0 * (4 / 3) * 2048 / 5120 * scale + 20.0 * 2048 / 512 * scale
+    assert plan["estimate"]["grpo_step_s"] == round(step, 1)
+    assert plan["estimate"]["grpo_min"] == round(175 * step / 60, 1)
+    assert "Time estimate on NVIDIA H100 80GB HBM3" in capsys.readouterr().out
