@@ -244,3 +244,33 @@ def test_gpu_study_dry_run_estimates_from_a_measured_gpu_check(tmp_path, capsys)
     assert plan["estimate"]["grpo_step_s"] == round(step, 1)
     assert plan["estimate"]["grpo_min"] == round(175 * step / 60, 1)
     assert "Time estimate on NVIDIA H100 80GB HBM3" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ item 7: the paper plan counts filtered SFT rows
+
+
+def test_paper_dry_run_counts_the_sft_steps_after_the_eval_overlap_filter(data_dir, tmp_path):
+    """The SFT stage trains on the traces left after its eval-overlap filter; the plan's step count must be
+    that of the filtered rows, and say how many were dropped."""
+    import re
+
+    from recon.data.build import filter_training_source
+    from recon.pipeline.preset import load_preset
+    from recon.pipeline.run import plan
+
+    run_dir = tmp_path / "paper"
+    (run_dir / "data").mkdir(parents=True)
+    from recon.data.problem import iter_jsonl, write_jsonl
+    from recon.data.registry import load_problems
+
+    write_jsonl(load_problems("recon-eval")[:120], run_dir / "data" / "eval.jsonl")  # a built eval: the stage's filter input
+    expected = filter_training_source("sft_cot", run_dir / "data" / "eval.jsonl", tmp_path / "kept.jsonl")
+    kept = expected["items"] - expected["removed"]
+    assert 0 < expected["removed"] and kept == len(list(iter_jsonl(tmp_path / "kept.jsonl")))
+    lines = "\n".join(plan(load_preset("paper", ["eval.backend=hf", "games.backend=hf"]), run_dir))
+    assert f"data filter: {kept} of {expected['items']} items kept, {expected['removed']} overlap" in lines
+    steps = re.search(r"sft steps: 25 epochs × (\d+) steps per epoch \((\d+) examples\) = (\d+) steps", lines)
+    assert steps and int(steps.group(2)) == kept and int(steps.group(1)) == -(-kept // 8) and int(steps.group(3)) == 25 * -(-kept // 8)
+    # before the data stage has built the run's eval, the plan filters against the audited published eval items
+    fresh = "\n".join(plan(load_preset("paper", ["eval.backend=hf", "games.backend=hf"]), tmp_path / "fresh"))
+    assert "overlap the audited published eval items" in fresh and "(866 examples)" not in fresh

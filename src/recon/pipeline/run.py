@@ -389,6 +389,7 @@ def _describe_training(kind: str):
         recipe = resource_path(config["recipe"]) if config.get("recipe") else None
         if recipe is None or not recipe.is_file():
             raise PresetError(f"preset: {kind}.recipe: {config.get('recipe')!r} not found")
+        filtered = None if dataset in ("generated", "verified") else _filtered_size(dataset, run_dir, hub)
         return [
             f"model {start}",
             f"data {source}",
@@ -396,10 +397,35 @@ def _describe_training(kind: str):
             f"launcher {' '.join(map(str, (packaged(a) for a in config.get('launcher', [sys.executable]))))}",
             f"checkpoint → {run_dir / 'train' / kind}",
             *_describe_heldout(kind, config, yaml.safe_load(recipe.read_text()), run_dir),
-            *stage_training_plan(kind, config, yaml.safe_load(recipe.read_text())),
+            *([f"data filter: {filtered[0]} of {filtered[1]} items kept, {filtered[1] - filtered[0]} overlap {filtered[2]}"] if filtered else []),
+            *stage_training_plan(kind, config, yaml.safe_load(recipe.read_text()), filtered[0] if filtered else None),
         ]
 
     return describe
+
+
+def _filtered_size(dataset: str, run_dir: Path, hub: str | None) -> tuple[int, int, str] | None:
+    """(kept, items, against what) of the eval-overlap filter the stage applies to `dataset`
+    (`_train_filtered`), for the plan: against the run's eval when the data stage has built it, else against
+    the published eval items its audit keeps (the run's eval holds those plus generated items). None when the
+    data cannot be read."""
+    import tempfile
+    from collections import defaultdict
+
+    from recon.data.build import _kept, filter_training_source
+    from recon.data.problem import write_jsonl
+    from recon.data.published import load_all
+
+    eval_path, against = run_dir / "data" / "eval.jsonl", f"the eval ({run_dir / 'data' / 'eval.jsonl'})"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            if not eval_path.is_file():
+                eval_path, against = Path(tmp) / "eval.jsonl", "the audited published eval items the data stage puts in the run's eval"
+                write_jsonl(_kept(load_all(None, hub)["eval"], defaultdict(dict)), eval_path)
+            found = filter_training_source(dataset, eval_path, Path(tmp) / "kept.jsonl", hub_id=hub)
+    except Exception:  # noqa: BLE001 - a dry run reports; data not downloaded yet: size unknown
+        return None
+    return found["items"] - found["removed"], found["items"], against
 
 
 def _describe_heldout(kind: str, config: dict[str, Any], recipe: dict[str, Any], run_dir: Path) -> list[str]:

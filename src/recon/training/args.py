@@ -351,14 +351,15 @@ def _dataset_size(kind: str, dataset: str) -> int | None:
         return None
 
 
-def stage_training_plan(kind: str, section: dict, recipe: dict) -> list[str]:
+def stage_training_plan(kind: str, section: dict, recipe: dict, n_train: int | None = None) -> list[str]:
     """`training_plan` of a pipeline training stage (`section`: its preset section; `recipe`: the recipe's
     fields), for the process count its launcher gives (`--num_processes`, which `recon pipeline --num-gpus`
-    sets; 1 for a plain python) or else, for `accelerate launch`, for 1 and for 8 GPUs. For `recon pipeline
-    --dry-run`; a refused count is reported."""
+    sets; 1 for a plain python) or else, for `accelerate launch`, for 1 and for 8 GPUs; `n_train`: the rows the
+    stage trains on when known (after its eval-overlap filter). For `recon pipeline --dry-run`; a refused count
+    is reported."""
     values = {**recipe, **(section.get("args") or {})}
     dataset = section.get("dataset") or values.get("dataset", "")
-    size = None if dataset in ("generated", "verified") else _dataset_size(kind, dataset)
+    size = n_train if n_train is not None else None if dataset in ("generated", "verified") else _dataset_size(kind, dataset)
     launcher = section.get("launcher", [])
     given = launcher_processes(launcher) or (None if is_accelerate_launcher(launcher) else 1)
     lines = []
