@@ -87,7 +87,7 @@ PREFLIGHT = ["torch", "numpy", "pyarrow", "tokenizers", "safetensors", "pandas",
 # this CPU, float32, the run ends at 0.031 after 300 steps), and greedy answers must be right on at least
 # ACCURACY_BOUND of the items.
 LOSS_BOUND, ACCURACY_BOUND = 0.045, 0.9
-CORRECTNESS_STEPS, CORRECTNESS_ITEMS, CORRECTNESS_LR = 300, 32, 1e-2
+CORRECTNESS_STEPS, CORRECTNESS_ITEMS, CORRECTNESS_LR, CORRECTNESS_WIDTH = 600, 32, 5e-3, 128
 SFT_BATCH, SFT_TOKENS = 8, 6144  # the paper: 8 sequences per optimizer step, max_seq_length 6,144
 GRPO_COMPLETIONS, GRPO_STEP_TOKENS = 32, 512  # the paper: 32 completions per step (4 prompts × 8); length here
 PROBE_PROMPT, PROBE_COMPLETION, PROBE_BATCH = 256, 5120, 8  # the paper's completion budget, per-device batch
@@ -269,14 +269,15 @@ def build_tokenizer(out: Path, items, vocab_size: int | None = None):
     return tokenizer
 
 
-def model_config(tokenizer, full: bool):
-    """R1-Distill-Qwen-7B's architecture (full) or a 2-layer model of the same family; the tokenizer's ids."""
+def model_config(tokenizer, full: bool, width: int = 64):
+    """R1-Distill-Qwen-7B's architecture (full) or a 2-layer model of the same family `width` wide; the
+    tokenizer's ids."""
     from transformers import Qwen2Config
 
     if full:
         fields = {k: v for k, v in json.loads(ARCH_7B.read_text()).items() if not k.startswith("_") and k not in ("architectures", "model_type", "torch_dtype")}
     else:
-        fields = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+        fields = dict(hidden_size=width, intermediate_size=2 * width, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
                       max_position_embeddings=8192, tie_word_embeddings=False, vocab_size=len(tokenizer))  # fmt: skip
     fields.update(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
     return Qwen2Config(**fields)
@@ -347,7 +348,7 @@ def correctness(work: Path, cpu: bool, steps: int = CORRECTNESS_STEPS, grpo_step
     items = problems(CORRECTNESS_ITEMS)
     model = work / "tiny"
     tokenizer = build_tokenizer(model, items)
-    random_model(model_config(tokenizer, full=False), "cpu", "float32").save_pretrained(model)
+    random_model(model_config(tokenizer, full=False, width=CORRECTNESS_WIDTH), "cpu", "float32").save_pretrained(model)
     rows = work / "sft.jsonl"
     rows.write_text("".join(json.dumps({"prompt": p.messages, "completion": [{"role": "assistant", "content": sft_target(p)}]}) + "\n" for p in items))
     write_jsonl(items, work / "problems.jsonl")

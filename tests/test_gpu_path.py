@@ -274,3 +274,23 @@ def test_paper_dry_run_counts_the_sft_steps_after_the_eval_overlap_filter(data_d
     # before the data stage has built the run's eval, the plan filters against the audited published eval items
     fresh = "\n".join(plan(load_preset("paper", ["eval.backend=hf", "games.backend=hf"]), tmp_path / "fresh"))
     assert "overlap the audited published eval items" in fresh and "(866 examples)" not in fresh
+
+
+# ------------------------------------------------------------------ item 6: per-rank loading
+
+
+def test_each_rank_loads_the_policy_onto_its_own_gpu(monkeypatch):
+    """On CUDA every process reads the weights straight onto its local GPU (no host-RAM copy per rank); on the
+    CPU, or under ZeRO-3 (which shards the weights itself), no device map."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from recon.training.model import rank_device_map
+
+    assert rank_device_map(SimpleNamespace(use_cpu=True)) is None
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    assert rank_device_map(SimpleNamespace(use_cpu=False)) == {"": 3}
+    monkeypatch.setattr("transformers.integrations.is_deepspeed_zero3_enabled", lambda: True)
+    assert rank_device_map(SimpleNamespace(use_cpu=False)) is None

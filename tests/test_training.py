@@ -179,7 +179,8 @@ def test_paper_dry_run_prints_the_batch_steps_and_optimisers(gpus, sft_line, grp
     assert result.exit_code == 0, result.output
     out = result.output
     assert sft_line in out and grpo_line in out
-    assert "adamw_8bit" in out and "paged_adamw_8bit" in out and "25 epochs" in out and "5 epochs" in out
+    assert "sft optimizer: adamw_8bit" in out and "grpo optimizer: adamw_8bit" in out and "25 epochs" in out and "5 epochs" in out
+    assert "grpo optimizer: paged" not in out and "zero2" not in out  # no managed-memory optimizer, no DeepSpeed for LoRA
     assert f"--num_processes {gpus}" in out  # the launch the plan describes
 
 

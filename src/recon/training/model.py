@@ -44,7 +44,22 @@ def _load_causal_lm(path: str, model_cfg, config):
         kwargs.setdefault("attn_implementation", model_cfg.attn_implementation)
     if Path(path).exists():
         kwargs.pop("revision")
+    kwargs.setdefault("device_map", rank_device_map(config))
     return AutoModelForCausalLM.from_pretrained(path, **kwargs)
+
+
+def rank_device_map(config) -> dict | None:
+    """`{"": this process's GPU}` on CUDA, so each rank reads the weights straight onto its own GPU instead of
+    first materialising the whole model in host RAM (8 ranks × 15 GB for a 7B in bf16); None on the CPU and
+    under DeepSpeed ZeRO-3, which places (shards) the weights itself."""
+    import os
+
+    import torch
+    from transformers.integrations import is_deepspeed_zero3_enabled
+
+    if config.use_cpu or not torch.cuda.is_available() or is_deepspeed_zero3_enabled():
+        return None
+    return {"": int(os.environ.get("LOCAL_RANK", "0"))}  # set by accelerate launch / torchrun
 
 
 def merged_init(source: ResolvedModel, model_cfg, config, output_dir: str) -> str:
