@@ -60,6 +60,8 @@ def error_message(exc: BaseException) -> str | None:
         return one_line(exc.format_message())
     if isinstance(exc, FileNotFoundError):  # a path the user named
         return f"{exc.filename}: no such file or folder" if exc.filename else one_line(str(exc))
+    if isinstance(exc, (PermissionError, FileExistsError, NotADirectoryError, IsADirectoryError)) and exc.filename:
+        return f"{exc.filename}: {one_line(exc.strerror or str(exc))}"  # an --out that cannot be written
     if isinstance(exc, UserError):
         return one_line(str(exc))
     return None

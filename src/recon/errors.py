@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
+from pathlib import Path
 from types import ModuleType
 from typing import Iterator
 
@@ -45,3 +47,55 @@ def user_input(what: str) -> Iterator[None]:
         raise
     except ValueError as exc:
         raise UserError(f"{what}: {exc}") from exc
+
+
+def _unwritable_reason(path: Path) -> str | None:
+    """Why nothing can be created at `path` (a parent that is a file, a read-only folder), or None."""
+    parent = path.parent
+    while not parent.exists():
+        if parent == parent.parent:
+            break
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        return f"{parent} is a file, not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"{parent} is not writable"
+    return None
+
+
+def writable_file(path: Path, flag: str) -> Path:
+    """`path` as a file to (over)write, refused (UserError naming `flag`) before any work when it is a
+    folder, lies under a file, or its folder is not writable."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{flag} {path}: is a folder, expected a file")
+    reason = (None if os.access(path, os.W_OK) else f"{path} is not writable") if path.exists() else _unwritable_reason(path)
+    if reason:
+        raise UserError(f"{flag} {path}: {reason}")
+    return path
+
+
+def writable_folder(path: Path, flag: str) -> Path:
+    """`path` as a folder to write into, refused (UserError naming `flag`) before any work when it is a
+    file, lies under a file, or cannot be written."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{flag} {path}: is a file, expected a folder")
+    reason = (None if os.access(path, os.W_OK | os.X_OK) else f"{path} is not writable") if path.exists() else _unwritable_reason(path)
+    if reason:
+        raise UserError(f"{flag} {path}: {reason}")
+    return path
+
+
+def http_url(url: str, what: str) -> str:
+    """`url` when it is an http(s) URL with a host, else a UserError naming `what` (refused before any request)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(str(url))
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError as exc:
+        raise UserError(f"{what} {url!r}: not a URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UserError(f"{what} {url!r}: not an http(s) URL with a host, e.g. http://127.0.0.1:8000/v1")
+    return str(url)

@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any, Iterable, Optional, get_args
-
-import typer
+from typing import Any, Iterable, get_args
 
 from recon.data.problem import Problem
 
@@ -91,7 +89,7 @@ def audit_markdown(summary: dict[str, dict[str, dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
-def _print_tables(summary: dict[str, dict[str, dict[str, Any]]]) -> None:
+def print_tables(summary: dict[str, dict[str, dict[str, Any]]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -115,25 +113,3 @@ def run_audit(data_dir: Path | None = None, progress: bool = False) -> tuple[lis
     for split in ("train", "eval"):
         records += audit_records(load_split(split, data_dir), split, progress=progress)
     return records, audit_summary(records)
-
-
-def audit_command(
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder with the published CSVs (default: $RECON_DATA_DIR or ../shared/data/recon)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write audit.jsonl (per item), audit.json and audit.md here."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of tables."),
-) -> None:
-    """Re-derive every published label with the exact solvers; per-category verdict table for train and eval."""
-    from recon.data.problem import write_jsonl
-
-    records, summary = run_audit(data_dir, progress=not as_json)
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
-        write_jsonl(records, out / "audit.jsonl")
-        (out / "audit.json").write_text(json.dumps(summary, indent=2))
-        (out / "audit.md").write_text(audit_markdown(summary))
-    if as_json:
-        typer.echo(json.dumps(summary, indent=2))
-    else:
-        _print_tables(summary)
-        if out:
-            typer.echo(f"wrote {len(records)} item verdicts to {out / 'audit.jsonl'}")

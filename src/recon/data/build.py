@@ -15,9 +15,7 @@ import random
 from collections import Counter, defaultdict
 from itertools import zip_longest
 from pathlib import Path
-from typing import Any, Optional
-
-import typer
+from typing import Any
 
 from recon.data.problem import Problem
 
@@ -426,33 +424,3 @@ def build_markdown(report: dict[str, Any]) -> str:
     lines += ["", shortcut_markdown(report["shortcuts_built"], "Shortcut audit on the built splits (train → eval)")]
     lines += ["", f"SFT-CoT teacher traces reaching the remapped gold: {report['sft_cot_responses_reaching_gold']}.", ""]
     return "\n".join(lines)
-
-
-def build_command(
-    out: Path = typer.Option(..., "--out", help="Folder for train/eval/sft_cot JSONL, datasets and the build report."),
-    seed: int = typer.Option(0, "--seed", help="Seed for generation and option shuffling."),
-    generated_per_category: int = typer.Option(200, "--generated-per-category", help="Generated training items per category."),
-    eval_generated_per_category: int = typer.Option(20, "--eval-generated-per-category", help="Generated eval items per category."),
-    difficulty: int = typer.Option(0, "--difficulty", help="Generator difficulty; 0 mixes 1..3."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder with the published CSVs."),
-    hub_id: Optional[str] = typer.Option(None, "--hub-id", help="Read the published splits from this HF hub dataset instead, e.g. MasterZhou/Recon."),
-    shortcut_items: int = typer.Option(SHORTCUT_ITEMS, "--shortcut-items", help="Generated items per category and side for the shortcut audit (0 skips it)."),
-) -> None:
-    """Verified train/eval splits: audited published + generated items, shuffled, no eval overlap, shortcut audit."""
-    from recon.data.shortcuts import ShortcutError
-
-    try:
-        report = build_splits(out, seed, generated_per_category, eval_generated_per_category, data_dir, difficulty, progress=True,
-                              shortcut_items=shortcut_items, hub_id=hub_id)
-    except ShortcutError:
-        from rich.console import Console
-        from rich.markdown import Markdown
-
-        Console().print(Markdown((out / "build_report.md").read_text()))
-        raise
-    from rich.console import Console
-    from rich.markdown import Markdown
-
-    Console().print(Markdown(build_markdown(report)))
-    if not report["baselines"]["all_ok"]:
-        raise typer.Exit(1)

@@ -6,11 +6,17 @@ import random
 from pathlib import Path
 from typing import Callable, Iterable
 
-import typer
-
 from recon.data.problem import Problem
+from recon.errors import UserError
 
 MAX_DIFFICULTY_MIXED = 3
+# The documented range of `difficulty`: 0 (mix 1..3) or a fixed size 1..MAX_DIFFICULTY. Above it games grow
+# past what the solvers settle quickly (a 101×101 PTE game never finishes) or a generator runs out of
+# distinct payoffs.
+MAX_DIFFICULTY = 4
+# Items asked per category at most: the draws are bounded by 20·n + 200, and template families run out
+# well before this.
+MAX_ITEMS = 100_000
 # An audit that reads a generated item and finds another answer is a generator bug. An item the audit's
 # prose parser cannot read (`unparsed`) keeps the generator's solver-derived gold, with
 # meta["reverified"] = False.
@@ -22,6 +28,23 @@ def generatable_categories() -> list[str]:
     from recon.data.categories import CATEGORY_SPECS
 
     return sorted(name for name, spec in CATEGORY_SPECS.items() if spec.generate is not None)
+
+
+class GenerationExhausted(UserError):
+    """A generator's rejection sampler ran out of tries (too many items asked, or a setting it cannot meet)."""
+
+
+def check_generation(categories: Iterable[str] | str, n: int, difficulty: int) -> None:
+    """Refuse (UserError naming the flag) a category without a generator, or `n` / `difficulty` outside
+    their documented ranges, before any work."""
+    names = [categories] if isinstance(categories, str) else list(categories)
+    unknown = [c for c in names if c != "all" and c not in generatable_categories()]
+    if unknown:
+        raise UserError(f"category: no generator for {', '.join(map(repr, unknown))}; choose 'all' or one of {', '.join(generatable_categories())}")
+    if not 0 <= n <= MAX_ITEMS:
+        raise UserError(f"n (items per category): must be in 0..{MAX_ITEMS}, got {n}")
+    if not 0 <= difficulty <= MAX_DIFFICULTY:
+        raise UserError(f"difficulty: must be 0 (mix 1..{MAX_DIFFICULTY_MIXED}) or 1..{MAX_DIFFICULTY}, got {difficulty}")
 
 
 def generate_category(
@@ -47,11 +70,8 @@ def generate_category(
     from recon.data.categories import CATEGORY_SPECS
     from recon.data.contamination import item_key, normalize_question
 
-    spec = CATEGORY_SPECS.get(category)
-    if spec is None or spec.generate is None:
-        raise ValueError(f"no generator for category {category!r}; choose from {generatable_categories()}")
-    if n < 0 or difficulty < 0:
-        raise ValueError(f"need n >= 0 and difficulty >= 0, got n={n}, difficulty={difficulty}")
+    check_generation(category, n, difficulty)
+    spec = CATEGORY_SPECS[category]
     excluded = set(exclude)
     seen: set[str] = set()
     problems: list[Problem] = []
@@ -60,11 +80,14 @@ def generate_category(
         if allow_short and (attempt > 20 * n + 200 or (attempt >= 200 and not problems)):
             break
         if attempt > 20 * n + 200:
-            raise RuntimeError(f"{category}: only {len(problems)} distinct items after {attempt} draws (need {n})")
+            raise GenerationExhausted(f"{category}: only {len(problems)} distinct items after {attempt} draws (asked for {n}); ask for fewer")
         rng = random.Random(f"{seed}:{category}:{attempt}")
         attempt += 1
         level = difficulty or rng.randint(1, MAX_DIFFICULTY_MIXED)
-        problem = spec.generate(rng, level)
+        try:
+            problem = spec.generate(rng, level)
+        except (RuntimeError, RecursionError) as exc:  # a rejection sampler that ran out of tries
+            raise GenerationExhausted(f"{category} at difficulty {level}: the generator gave up ({exc})") from exc
         question = normalize_question(problem.question)
         if question in seen or item_key(problem) in excluded or item_key(problem, near=True) in excluded:
             continue
@@ -106,21 +129,3 @@ def generate_problems(
     for name in iterator:
         out += generate_category(name, n, seed, difficulty, excluded, verify, accept, allow_short)
     return out
-
-
-def generate_command(
-    category: str = typer.Option("all", "--category", help="A category name, or 'all' for every generatable one."),
-    n: int = typer.Option(100, "--n", help="Problems per category."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (the output is deterministic for a seed)."),
-    difficulty: int = typer.Option(0, "--difficulty", help="Size knob (game size, tree depth, candidates…); 0 mixes 1..3."),
-    out: Path = typer.Option(..., "--out", help="Problems JSONL to write."),
-) -> None:
-    """Generate verified problems (exactly one correct option, uniform gold position, worked solution in meta)."""
-    from recon.data.problem import write_jsonl
-
-    try:
-        problems = generate_problems(category, n, seed, difficulty, progress=True)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    count = write_jsonl(problems, out)
-    typer.echo(f"wrote {count} problems to {out}")

@@ -20,6 +20,16 @@ _CELL = r"\[\s*-?\d+\s*,\s*-?\d+\s*\]"
 GOLD_PAIRS = re.compile(rf"\s*(\[\s*(\[\s*\]|{_CELL}(\s*,\s*{_CELL})*)?\s*\]|{_CELL})\s*")
 
 
+# The text after `Option N:` in a gold answer (absent when the gold is only `Option N`).
+OPTION_TEXT = re.compile(r"\s*Option\s+\d+\s*:\s*(.*\S)\s*$", re.S)
+
+
+def _option_key(text: str) -> str:
+    """An option's text up to case, spacing, punctuation and currency signs (one published gold writes
+    `(14030.36, 14030.36)` for the choice `($14030.36, $14030.36)`)."""
+    return re.sub(r"[^0-9a-z.\-]+", "", text.lower())
+
+
 class DataFormatError(UserError, ValueError):
     """A problem, row or file that does not have the documented shape (the message names where)."""
 
@@ -32,7 +42,12 @@ def gold_problem(answer_type: str, gold: str, choices: Sequence[str] | None) -> 
     if answer_type == "option":
         number = parse_option_number(gold)
         n = len(choices or [])
-        return None if number is not None and 1 <= number <= n else f"{gold!r} is not one of Option 1..{n}"
+        if number is None or not 1 <= number <= n:
+            return f"{gold!r} is not one of Option 1..{n}"
+        text = OPTION_TEXT.match(gold)
+        if text and _option_key(text.group(1)) != _option_key(choices[number - 1]):  # type: ignore[index]
+            return f"{gold!r} does not match choice {number}'s text {choices[number - 1]!r:.80}"  # type: ignore[index]
+        return None
     if answer_type == "yes_no":
         return None if parse_yes_no(gold) else f"{gold!r} is neither Yes nor No"
     if answer_type == "ordering":
@@ -63,16 +78,21 @@ class Problem:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.answer_type not in ANSWER_TYPES:
+        for name in ("id", "category", "source", "question", "gold"):
+            if not isinstance(getattr(self, name), str):
+                raise DataFormatError(f"problem {self.id!r}: {name} must be a string, got {type(getattr(self, name)).__name__}")
+        if self.choices is not None and (not isinstance(self.choices, list) or not all(isinstance(c, str) for c in self.choices)):
+            raise DataFormatError(f"problem {self.id!r}: choices must be a list of texts, got {self.choices!r:.60}")
+        if not isinstance(self.meta, dict):
+            raise DataFormatError(f"problem {self.id!r}: meta must be an object, got {type(self.meta).__name__}")
+        if not isinstance(self.answer_type, str) or self.answer_type not in ANSWER_TYPES:
             raise DataFormatError(f"problem {self.id!r}: answer_type {self.answer_type!r} is not one of {ANSWER_TYPES}")
         if self.answer_type == "option" and not self.choices:
             raise DataFormatError(f"problem {self.id!r}: choices: an option problem needs choices")
         if not isinstance(self.messages, list) or not self.messages or not all(
-            isinstance(m, dict) and "role" in m and "content" in m for m in self.messages
+            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in self.messages
         ):
             raise DataFormatError(f"problem {self.id!r}: messages must be a non-empty list of {{role, content}}")
-        if not isinstance(self.gold, str):
-            raise DataFormatError(f"problem {self.id!r}: gold must be a string, got {type(self.gold).__name__}")
         reason = gold_problem(self.answer_type, self.gold, self.choices)
         if reason:
             raise DataFormatError(f"problem {self.id!r}: gold {reason} (answer_type {self.answer_type})")
@@ -151,11 +171,16 @@ def iter_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
 def read_problems(path: str | Path) -> list[Problem]:
     """Read a canonical problems JSONL file."""
     problems = []
+    first_record: dict[str, int] = {}
     for lineno, row in enumerate(iter_jsonl(path), 1):
         try:
-            problems.append(Problem.from_dict(row))
+            problem = Problem.from_dict(row)
         except (ValueError, TypeError) as exc:
             raise DataFormatError(f"{path}: record {lineno}: {exc}") from None
+        if problem.id in first_record:
+            raise DataFormatError(f"{path}: record {lineno}: id {problem.id!r} repeats record {first_record[problem.id]}; ids must be unique")
+        first_record[problem.id] = lineno
+        problems.append(problem)
     return problems
 
 

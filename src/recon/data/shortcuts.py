@@ -18,9 +18,7 @@ import re
 import zlib
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence
-
-import typer
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from recon.data.contamination import mask_numbers
 from recon.data.problem import Problem
@@ -360,29 +358,3 @@ def accuracy_where_blind_wrong(correct_by_id: dict[str, bool], predictions_path:
             groups[row["category"]].append(correct_by_id[row["id"]])
             groups["overall"].append(correct_by_id[row["id"]])
     return {c: {"n": len(v), "accuracy": sum(v) / len(v)} for c, v in sorted(groups.items()) if v}
-
-
-def shortcuts_command(
-    train: str = typer.Argument(..., metavar="TRAIN", help="Train problems: recon-train | verified:DIR | PATH.jsonl (see recon.data.registry)."),
-    evaluation: str = typer.Argument(..., metavar="EVAL", help="Eval problems: recon-eval | verified:DIR | PATH.jsonl."),
-    out: Optional[Path] = typer.Option(None, "--out", help=f"Write shortcuts.json/.md and {PREDICTIONS_FILE} here."),
-    min_items: int = typer.Option(MIN_ITEMS, "--min-items", help="Test only categories with at least this many eval items."),
-    margin: float = typer.Option(MARGIN, "--margin", help="Allowed excess over chance."),
-    alpha: float = typer.Option(ALPHA, "--alpha", help="Significance level of the one-sided binomial test."),
-) -> None:
-    """Payoff-blind shortcut audit of a train/eval pair; fails (exit 2) naming each category a baseline solves."""
-    from recon.data.registry import load_problems
-
-    report, predictions = shortcut_audit(load_problems(train, part="train"), load_problems(evaluation, part="eval"), margin, alpha, min_items)
-    markdown = shortcut_markdown(report, f"Shortcut audit: {train} → {evaluation}")
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "shortcuts.json").write_text(json.dumps(report, indent=2))
-        (out / "shortcuts.md").write_text(markdown)
-        write_predictions(predictions, out / PREDICTIONS_FILE)
-    from rich.console import Console
-    from rich.markdown import Markdown
-
-    Console().print(Markdown(markdown))
-    if not report["all_ok"]:
-        raise ShortcutError(failure_message(report, f"{evaluation}"))

@@ -69,8 +69,11 @@ def distill_command(
     The API key, if the server needs one, is read from OPENAI_API_KEY."""
     from recon.data.registry import canonical_name
     from recon.distill.run import DistillConfig, distill, openai_teacher
+    from recon.errors import http_url, writable_folder
     from recon.runs import EXIT_FAILED_ITEMS
 
+    http_url(teacher_url, "--teacher-url")
+    writable_folder(out, "--out")
     try:
         config = DistillConfig(
             teacher_model=teacher_model,

@@ -66,7 +66,7 @@ def main(
 
     from recon.evaluation.runner import SAMPLES_FILE, EvalConfig, evaluate, load_eval_problems, select_problems
     from recon.evaluation.summary import MARKDOWN_FILE, RESULTS_FILE
-    from recon.errors import user_input
+    from recon.errors import UserError, user_input, writable_folder
     from recon.inference import check_backend, load_backend, parse_backend_options
     from recon.runs import EXIT_FAILED_ITEMS
 
@@ -74,6 +74,8 @@ def main(
     check_backend(backend)
     backend_options = parse_backend_options([*option, *old_option])
     if chat_template:
+        if not chat_template.is_file():
+            raise UserError(f"--chat-template {chat_template}: no such file")
         backend_options["chat_template"] = str(chat_template)
     with user_input("recon eval"):
         config = EvalConfig(
@@ -96,9 +98,9 @@ def main(
             label=label,
         )
     problems = select_problems(load_eval_problems(data, hub_id), config.categories, limit)
-    out_dir = out or default_out_dir(config)
+    out_dir = writable_folder(out or default_out_dir(config), "--out")
+    runner = load_backend(backend, model, **backend_options)  # bad options refused before the run folder is written
     console.print(f"evaluating {model} via {backend} on {len(problems)} items → {out_dir}")
-    runner = load_backend(backend, model, **backend_options)
     results = evaluate(runner, problems, config, out_dir, show_progress=not quiet, retry_failed=retry_failed, overwrite=overwrite)
     typer.echo((out_dir / MARKDOWN_FILE).read_text())
     console.print(f"wrote {out_dir}/{SAMPLES_FILE}, {RESULTS_FILE}, {MARKDOWN_FILE}")

@@ -56,6 +56,7 @@ class EvalConfig:
             raise ValueError(f"limit must be >= 1, got {self.limit}")
         if self.samples > 1 and self.temperature == 0:
             raise ValueError("several samples need a temperature > 0 (greedy samples are identical)")
+        self.sampling()  # temperature, top_p, max_tokens checked before a run folder is written
 
     def sampling(self) -> SamplingParams:
         return SamplingParams(

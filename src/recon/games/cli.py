@@ -31,13 +31,37 @@ def selfplay(
     retry_failed: bool = typer.Option(True, "--retry-failed/--no-retry-failed", help="Replay trials that met a failed request."),
 ) -> None:
     """Complete-information self-play (Hua et al. 2024): NE, Pareto-NE and failure rates, Table 4."""
-    from recon.games.selfplay.runner import selfplay_command
+    from rich.console import Console
+    from rich.markdown import Markdown
 
-    selfplay_command(
-        model, backend, games, out, option, trials=trials, temperature=temperature, top_p=top_p,
+    from recon.errors import user_input, writable_folder
+    from recon.games.selfplay.metrics import markdown
+    from recon.games.selfplay.runner import SelfPlayConfig, run_selfplay, select_games
+    from recon.inference import check_backend, load_backend, parse_backend_options
+    from recon.runs import EXIT_FAILED_ITEMS
+
+    config = dict(
+        trials=trials, temperature=temperature, top_p=top_p,
         max_tokens=max_tokens, max_retries=max_retries, negotiation_rounds=negotiation_rounds,
-        batch_size=batch_size, seed=seed, overwrite=overwrite, retry_failed=retry_failed, think=think, tag=tag, who_first=who_first,
+        batch_size=batch_size, seed=seed, think=think, tag=tag, who_first=who_first,
     )
+    with user_input("recon games selfplay"):  # bad games or settings refused before a model loads
+        selected = select_games(games)
+        SelfPlayConfig(model_label=model, **config)
+        check_backend(backend)
+    out_dir = writable_folder(out or Path("runs/games/selfplay") / model.replace("/", "_"), "--out")
+    engine = load_backend(backend, model=model, **parse_backend_options(option))
+    label = "scripted" if backend == "scripted" else model  # a scripted backend ignores the model name
+    results = run_selfplay(engine, selected, SelfPlayConfig(model_label=label, **config), out_dir, overwrite=overwrite, retry_failed=retry_failed)
+    console = Console()
+    console.print(Markdown(markdown(results)))
+    console.print(f"transcripts, results.json and results.md in {out_dir}")
+    if results["failed_request_trials"]:
+        console.print(
+            f"[red]error:[/red] {results['failed_request_trials']} trials met a failed backend request (scored as failures); "
+            "rerun the same command to play them again"
+        )
+        raise typer.Exit(EXIT_FAILED_ITEMS)
 
 
 @app.command("list")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from recon.errors import UserError
+from recon.errors import UserError, http_url, user_input
 from recon.inference.base import THINK_PREFILL, Backend, Completion, SamplingParams, answer_complete, truncate_completion
 from recon.inference.models import ResolvedModel, ensure_gguf, resolve_model
 from recon.inference.scripted import ScriptedBackend
@@ -39,11 +39,38 @@ def load_backend(name: str, model: str = "smollm2", **options: Any) -> Backend:
     check_backend(name)
     module, cls_name = BACKENDS[name]
     cls = getattr(importlib.import_module(module), cls_name)
+    check_backend_options(name, cls, options)
+    with user_input(f"--backend-option ({name} backend)"):  # a bad option value, e.g. concurrency=0
+        return cls(**options) if name == "scripted" else cls(model, **options)
+
+
+def check_backend_options(name: str, cls: type, options: dict[str, Any]) -> None:
+    """Refuse options the backend does not take, a malformed `base_url`, and a scripted `respond` that is
+    not a non-empty list or mapping of texts (or a callable), naming the option."""
+    import inspect
+
+    accepted = inspect.signature(cls.__init__).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+        known = sorted(k for k in accepted if k not in ("self", "model"))
+        unknown = sorted(k for k in options if k not in accepted or k in ("self", "model"))
+        if unknown:
+            raise UserError(f"--backend-option {unknown[0]}: the {name} backend has no such option; it takes {', '.join(known)}")
+    if options.get("base_url") is not None:
+        http_url(options["base_url"], "--backend-option base_url")
+    if options.get("chat_template") is not None and not isinstance(options["chat_template"], str):
+        raise UserError(f"--backend-option chat_template: expected a file or template text, got {options['chat_template']!r:.60}")
     if name == "scripted":
-        if "respond" not in options:
-            raise ValueError("the scripted backend needs respond= (a callable, dict or list of texts)")
-        return cls(**options)
-    return cls(model, **options)
+        respond = options.get("respond")
+        texts = respond.values() if isinstance(respond, dict) else respond if isinstance(respond, list) else None
+        if callable(respond):
+            return
+        if respond is None:
+            raise UserError('the scripted backend needs --backend-option respond=[…], a JSON list of texts, e.g. respond=["\\boxed{Yes}"]')
+        if not texts or not all(isinstance(t, str) or (isinstance(t, list) and t and all(isinstance(x, str) for x in t)) for t in texts):
+            raise UserError(
+                f"--backend-option respond={respond!r:.60}: the scripted backend needs respond= a non-empty JSON list of "
+                'texts (e.g. respond=["\\boxed{Yes}"]) or a mapping prompt → text'
+            )
 
 
 def parse_backend_options(pairs: list[str]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ negative counts and unknown stages are refused with the field named)."""
 
 from __future__ import annotations
 
+import math
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
@@ -11,6 +12,7 @@ from typing import Any, Callable
 import yaml
 
 from recon.errors import UserError
+from recon.data.generate import MAX_DIFFICULTY
 from recon.runs import MODEL_STAGES
 
 RECIPES = Path(str(resources.files("recon") / "recipes"))
@@ -72,8 +74,10 @@ def _is(value: Any, t: type) -> bool:
     return isinstance(value, (int, float) if t is float else t)
 
 
-def kind(*types: type, minimum: float | None = None, choices: tuple | None = None, nullable: bool = False) -> Check:
-    """A value of one of `types` (bool is not a number), optionally ≥ `minimum` or one of `choices`."""
+def kind(*types: type, minimum: float | None = None, maximum: float | None = None, choices: tuple | None = None,
+         nullable: bool = False) -> Check:
+    """A value of one of `types` (bool is not a number, NaN and infinity are none), optionally within
+    [`minimum`, `maximum`] or one of `choices`."""
 
     def check(value: Any, where: str) -> None:
         if value is None and nullable:
@@ -81,10 +85,14 @@ def kind(*types: type, minimum: float | None = None, choices: tuple | None = Non
         if not any(_is(value, t) for t in types):
             names = " or ".join(t.__name__ for t in types) + (" or null" if nullable else "")
             raise PresetError(f"{where}: expected {names}, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise PresetError(f"{where}: expected a finite number, got {value!r}")
         if choices is not None and value not in choices:
             raise PresetError(f"{where}: {value!r} is not one of {', '.join(map(str, choices))}")
         if minimum is not None and value < minimum:
             raise PresetError(f"{where}: must be >= {minimum}, got {value!r}")
+        if maximum is not None and value > maximum:
+            raise PresetError(f"{where}: must be <= {maximum}, got {value!r}")
 
     return check
 
@@ -144,9 +152,50 @@ def category_map(item: Check) -> Check:
     return check
 
 
+def registered(check_names: Callable[[Any], Any], value_check: Check) -> Check:
+    """A value that passes `value_check` and that `check_names` (the function the CLI uses on the same
+    flag) accepts; its ValueError becomes a PresetError naming the field."""
+
+    def check(value: Any, where: str) -> None:
+        value_check(value, where)
+        try:
+            check_names(value)
+        except ValueError as exc:
+            raise PresetError(f"{where}: {exc}") from None
+
+    return check
+
+
+def selfplay_games(value: Any) -> None:
+    from recon.games.library import select_games
+
+    select_games(value)
+
+
+def arena_games(value: Any) -> None:
+    from recon.games.arena.games import resolve_games
+
+    resolve_games(value)
+
+
+def opponent(value: Any) -> None:
+    from recon.games.arena.agents import check_agent_spec
+
+    check_agent_spec(value)
+
+
 COUNT, POSITIVE, NUMBER = kind(int, minimum=0), kind(int, minimum=1), kind(float, minimum=0)
+PROBABILITY = kind(float, minimum=0, maximum=1)
 BACKEND = kind(str, choices=BACKEND_NAMES)
 TEXT_OR_LIST = kind(str, list)
+
+
+def text_or_texts(value: Any, where: str) -> None:
+    TEXT_OR_LIST(value, where)
+    if isinstance(value, list):
+        list_of(TEXT)(value, where)
+
+
 TRAINING = section(recipe=TEXT, dataset=TEXT, args=MAP, launcher=list_of(TEXT), from_sft=FLAG)
 
 REQUIRED = ("model",)
@@ -163,7 +212,7 @@ SCHEMA: Check = section(
         eval_generated_per_category=COUNT,
         sft_per_category=kind(int, minimum=1, nullable=True),
         sft_reasoning=kind(str, choices=("full", "none")),
-        difficulty=COUNT,
+        difficulty=kind(int, minimum=0, maximum=MAX_DIFFICULTY),
         shortcut_items=COUNT,
         hub_id=kind(str, nullable=True),  # the HF hub dataset of the published splits (`--hub-id`); null: local folder
         exclude_categories=list_of(category),  # an ablation: left out of training files only
@@ -187,12 +236,12 @@ SCHEMA: Check = section(
         backend=BACKEND,
         backend_options=MAP,
         selfplay=section(
-            games=TEXT_OR_LIST, trials=POSITIVE, temperature=NUMBER, top_p=NUMBER, max_tokens=POSITIVE,
+            games=registered(selfplay_games, text_or_texts), trials=POSITIVE, temperature=NUMBER, top_p=PROBABILITY, max_tokens=POSITIVE,
             max_retries=COUNT, negotiation_rounds=COUNT, batch_size=POSITIVE, think=FLAG,
             tag=kind(str, choices=("first", "last")), who_first=kind(str, choices=("Alice", "Bob")),
         ),
         arena=section(
-            games=TEXT_OR_LIST, opponents=list_of(TEXT), matches=POSITIVE, mcts_simulations=POSITIVE,
+            games=registered(arena_games, text_or_texts), opponents=list_of(registered(opponent, TEXT)), matches=POSITIVE, mcts_simulations=POSITIVE,
             illegal=kind(str, choices=("forfeit", "retry")), max_retries=COUNT, round_robin=FLAG,
             parse=kind(str, choices=("strict", "lenient")), replay_abnormal=COUNT, temperature=NUMBER,
             max_tokens=POSITIVE, think=FLAG, opponent_temperature=NUMBER, opponent_think=FLAG, progress=FLAG,

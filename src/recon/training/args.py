@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from recon.errors import UserError
 
@@ -124,8 +125,11 @@ def parse_args(kind: str, argv: Sequence[str] | None = None):
     argv = with_packaged_config(sys.argv[1:] if argv is None else argv)
     argv += derived_batch_args(kind, recipe_values(argv), world_size())
     parser = TrlParser((ReconScriptArguments, config_cls, ModelConfig), prog=f"recon train {kind}")
+    parser.error = lambda message: refuse_argument(kind, argv, message)  # one line, not argparse's usage screen
     try:
         script, config, model = parser.parse_args_and_config(argv)
+    except UserError:
+        raise
     except ValueError as exc:
         message = str(exc)
         if any(word in message for word in ("num_generations", "generation_batch_size", "batch size")):
@@ -150,6 +154,19 @@ def parse_args(kind: str, argv: Sequence[str] | None = None):
     if not model.model_name_or_path:
         raise UserError("no model: set model_name_or_path in the recipe or pass --model_name_or_path")
     return script, config, model
+
+
+def refuse_argument(kind: str, argv: Sequence[str], message: str) -> NoReturn:
+    """argparse's error as a UserError naming the recipe file when the bad value came from it (a field
+    not given on the command line), e.g. `sft.yaml: seed: invalid int value: 'abc'`."""
+    match = re.match(r"argument (--[\w.-]+)(?:/[^:]*)?: (.*)", message)
+    if match is None:
+        raise UserError(f"recon train {kind}: {message}")
+    flag, problem = match.groups()
+    config = argv[argv.index("--config") + 1] if "--config" in argv[:-1] else None
+    if config is not None and flag not in argv and not any(a.startswith(flag + "=") for a in argv):
+        raise UserError(f"{config}: {flag.lstrip('-')}: {problem}")
+    raise UserError(f"recon train {kind}: {flag}: {problem}")
 
 
 def world_size() -> int:

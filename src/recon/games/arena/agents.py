@@ -182,6 +182,34 @@ class LLMAgent(Agent):
         }
 
 
+def check_agent_spec(spec: str) -> None:
+    """Refuse (ValueError) an agent spec `make_agent` cannot build, without building it: an unknown kind,
+    a bad MCTS count, an unknown LLM backend or a malformed `@URL`."""
+    if not isinstance(spec, str):
+        raise ValueError(f"an agent spec is a text, got {spec!r}")
+    kind, _, rest = spec.strip().partition(":")
+    if kind in ("random", "tit_for_tat") and not rest:
+        return
+    if kind == "mcts":
+        if rest and not (rest.isdigit() and int(rest) >= 1):
+            raise ValueError(f"bad MCTS spec {spec!r}: use mcts or mcts:SIMULATIONS (a whole number >= 1)")
+        return
+    if kind in ("llm", "cot"):
+        from recon.errors import http_url
+        from recon.inference import check_backend
+
+        backend_name, _, model = rest.partition(":")
+        if not backend_name or not model:
+            raise ValueError(f"bad LLM spec {spec!r}: use {kind}:BACKEND:MODEL[@URL]")
+        check_backend(backend_name)
+        if "@" in model:
+            http_url(model.partition("@")[2], f"agent {spec!r}: URL")
+        return
+    raise ValueError(
+        f"unknown agent {spec!r}: use random, mcts[:SIMS], tit_for_tat, llm:BACKEND:MODEL[@URL] or cot:BACKEND:MODEL[@URL]"
+    )
+
+
 def make_agent(
     spec: str | Agent,
     mcts_simulations: int = 1000,
@@ -192,17 +220,14 @@ def make_agent(
     """An agent from a spec string (see the module docstring), or the agent itself."""
     if isinstance(spec, Agent):
         return spec
+    check_agent_spec(spec)
     kind, _, rest = spec.strip().partition(":")
     if kind == "random" and not rest:
         return RandomAgent()
     if kind == "tit_for_tat" and not rest:
         return TitForTatAgent()
     if kind == "mcts":
-        try:
-            sims = int(rest) if rest else mcts_simulations
-        except ValueError:
-            raise ValueError(f"bad MCTS spec {spec!r}: use mcts or mcts:SIMULATIONS") from None
-        return MCTSAgent(simulations=sims, name=spec if rest else "mcts")
+        return MCTSAgent(simulations=int(rest) if rest else mcts_simulations, name=spec if rest else "mcts")
     if kind in ("llm", "cot"):
         backend_name, _, model = rest.partition(":")
         if not backend_name or not model:
@@ -214,6 +239,3 @@ def make_agent(
         backend = load_backend(backend_name, model=model, **options)
         name = f"{kind}:{backend_name}:{model}"
         return LLMAgent(backend, name=name, cot=kind == "cot", params=cot_params if kind == "cot" else prompt_params)
-    raise ValueError(
-        f"unknown agent {spec!r}: use random, mcts[:SIMS], tit_for_tat, llm:BACKEND:MODEL[@URL] or cot:BACKEND:MODEL[@URL]"
-    )

@@ -25,7 +25,7 @@ def arena_command(
     from rich.console import Console
     from rich.markdown import Markdown
 
-    from recon.errors import user_input
+    from recon.errors import user_input, writable_folder
     from recon.games.arena.agents import LLMAgent, make_agent
     from recon.games.arena.games import resolve_games
     from recon.inference import check_backend, load_backend, parse_backend_options
@@ -43,10 +43,10 @@ def arena_command(
             make_agent(s, arena_config.mcts_simulations, arena_config.sampling(True), arena_config.sampling(True), opponent_kwargs)
             for s in specs
         ]
-    engine = load_backend(backend, model=model, **parse_backend_options(backend_options))
     label = "scripted" if backend == "scripted" else model
+    out_dir = writable_folder(out or Path("runs/games/arena") / label.replace("/", "_"), "--out")
+    engine = load_backend(backend, model=model, **parse_backend_options(backend_options))
     player = LLMAgent(engine, name=f"{'cot' if cot else 'llm'}:{backend}:{label}", cot=cot, params=arena_config.sampling())
-    out_dir = out or Path("runs/games/arena") / label.replace("/", "_")
     results = run_arena([player, *rivals], games, arena_config, out_dir, overwrite=overwrite, retry_failed=retry_failed)
     console = Console()
     console.print(Markdown((Path(out_dir) / "table.md").read_text()))

@@ -16,7 +16,6 @@ from recon.games.selfplay.parse import TAG_CHOICES
 from recon.games.selfplay.metrics import blind_policy_table4, game_metrics, markdown, score_trial, table4
 from recon.games.stats import derive_seed
 from recon.runs import (
-    EXIT_FAILED_ITEMS,
     append_records,
     backend_identity,
     digest,
@@ -235,39 +234,4 @@ def _play(
     }
     write_json(out_dir / RESULTS_JSON, results)
     write_atomic(out_dir / RESULTS_MD, markdown(results))
-    return results
-
-
-def selfplay_command(
-    model: str, backend: str, games: str, out: Path | None, options: list[str], overwrite: bool = False,
-    retry_failed: bool = True, **config: Any
-) -> dict[str, Any]:
-    """What `recon games selfplay` does: load the backend, run, print the tables."""
-    from rich.console import Console
-    from rich.markdown import Markdown
-
-    from recon.errors import user_input
-    from recon.inference import check_backend, load_backend, parse_backend_options
-
-    with user_input("recon games selfplay"):  # bad games or settings refused before a model loads
-        selected = select_games(games)
-        SelfPlayConfig(model_label=model, **config)
-        check_backend(backend)
-    engine = load_backend(backend, model=model, **parse_backend_options(options))
-    out_dir = out or Path("runs/games/selfplay") / model.replace("/", "_")
-    label = "scripted" if backend == "scripted" else model  # a scripted backend ignores the model name
-    results = run_selfplay(
-        engine, selected, SelfPlayConfig(model_label=label, **config), out_dir, overwrite=overwrite, retry_failed=retry_failed
-    )
-    console = Console()
-    console.print(Markdown(markdown(results)))
-    console.print(f"transcripts, results.json and results.md in {out_dir}")
-    if results["failed_request_trials"]:
-        import typer
-
-        console.print(
-            f"[red]error:[/red] {results['failed_request_trials']} trials met a failed backend request (scored as failures); "
-            "rerun the same command to play them again"
-        )
-        raise typer.Exit(EXIT_FAILED_ITEMS)
     return results
