@@ -231,6 +231,24 @@ def ordering_cases() -> list[dict]:
     return rows
 
 
+# Sentences beside committed cells that name "none" or "no (other) equilibrium" only to say the cells are all
+# there is ({them}: "it" or "these"; {cells}: the committed cells).
+NO_OTHER_SHAPES = {
+    "no_psne_other_than_it": "there is no pure strategy Nash equilibrium other than {them}",
+    "no_ne_besides_cells": "there is no pure Nash equilibrium besides {cells}",
+    "no_equilibria_exist_other_than": "no pure strategy Nash equilibria exist other than {them}",
+    "no_equilibrium_apart_from": "there is no equilibrium apart from {them}",
+    "no_equilibrium_except": "there is no Nash equilibrium except {cells}",
+    "no_other_equilibrium": "there is no other pure strategy Nash equilibrium",
+    "no_other_cell": "no other cell is an equilibrium",
+    "none_of_the_other_cells": "none of the other cells is an equilibrium",
+    "none_of_the_remaining_profiles": "none of the remaining profiles is a Nash equilibrium",
+    "none_other": "the equilibrium set is none other than {cells}",
+    "another_does_not_exist": "another pure equilibrium does not exist",
+    "there_are_no_others": "there are no others",
+}
+
+
 def pairs_cases() -> list[dict]:
     rows = []
     golds = [[(0, 1), (2, 2)], [(1, 0)], []]
@@ -283,6 +301,17 @@ def pairs_cases() -> list[dict]:
                 add(f"wrong/{name}", boxed(text), "wrong")
         for text in hedges:
             add("hedge", boxed(text), "format_violation")
+        if cells:  # "none" / "no (other) equilibrium" saying the committed cells are all there is: no second answer
+            for shape, sentence in NO_OTHER_SHAPES.items():
+                them = "it" if len(cells) == 1 else "these"
+                sentence = sentence.format(them=them, cells=forms["tuples"])
+                add(f"no_other/{shape}/unboxed", think(f"The pure equilibria are {forms['tuples']}; {sentence}."), "option_only")
+                add(f"no_other/{shape}/answer_line", think(f"Answer: {forms['nested_lists']}. {sentence[0].upper()}{sentence[1:]}."), "option_only")
+                add(f"no_other/{shape}/boxed", think(f"\\boxed{{{forms['nested_lists']}}}. {sentence[0].upper()}{sentence[1:]}."), "exact")
+            for text in (f"{forms['tuples']}, or no pure strategy Nash equilibrium", f"either {forms['tuples']} or none",
+                         f"{forms['tuples']}, or there is no pure equilibrium"):  # "none" offered as an alternative: a hedge
+                add("hedge/none_alternative/unboxed", think(f"The pure equilibria are {text}."), "format_violation")
+                add("hedge/none_alternative/boxed", boxed(text), "format_violation")
         add("huge_numbers", boxed("[[" + "1" * 5000 + ", 0]]"), "wrong")
         add("boxes/different", think(f"\\boxed{{{gold}}} and \\boxed{{[[1, 1]]}}"), "format_violation")
         add("boxes/identical", think(f"\\boxed{{{gold}}} and \\boxed{{{gold}}}"), "exact")

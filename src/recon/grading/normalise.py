@@ -337,6 +337,16 @@ _CELL = re.compile(r"[(\[] ?(-?[0-9]{1,6}) ?, ?(-?[0-9]{1,6}) ?[)\]]")
 _NO_CELL = re.compile(
     r"∅|\[ ?\]|\( ?\)|\bnone\b|\bno (?:pure[- ]strategy |pure |nash |such )*(?:nash )?equilibri|\bdoes not exist\b", re.I
 )
+# "none" / "no … equilibrium" that only says the committed cells are all there is ("there is no pure strategy
+# Nash equilibrium other than it", "none of the other cells is", "no other equilibrium exists"): not a second
+# answer beside the cells, so not a hedge.
+_NO_OTHER = re.compile(
+    r"\bno (?:pure[- ]strategy |pure |nash |such )*(?:nash )?equilibri\w*(?: (?:exists?|at all|in pure strategies))?"
+    r" (?:other than|besides|apart from|aside from|except|beyond)\b"
+    r"|\bnone (?:other|of the other|of the remaining|else|besides|apart from|aside from|except)\b"
+    r"|\b(?:another|any other|other|a second|a further|an additional)\b[^.;]*?\bdoes not exist\b",
+    re.I,
+)
 _CELL_MARK = "\x00"  # stands for one cell in the skeleton (any NUL in the text is dropped first)
 # A list of cells after each cell is replaced by the mark (`[•, •]`, `(•; •)`), or one loose cell.
 _CELL_GROUP = re.compile(r"[\[(] ?\x00(?: ?(?:[,;] ?)?(?:and )?\x00)* ?[\])]|\x00")
@@ -349,7 +359,8 @@ _PAIRS_HEDGE = re.compile(r"\b(?:or|either|maybe|perhaps|possibly)\b|/", re.I)
 def parse_pairs_span(s: str, choices: Sequence[str] | None = None, gold: str | None = None) -> Parsed | None:
     """A set of cells in any notation: `[[0, 1], [2, 2]]`, `[0, 1], [2, 2]`, `(0, 1), (2, 2)`, `\\{(1,0),(2,1)\\}`,
     a single `[0, 1]`; `[]`, `∅`, `\\emptyset`, "none" for no cell. Two different lists (`[[0, 0]], [[0, 1]]`),
-    "or"/"either"/"/" between candidates, or cells together with "none" are a hedge; `not (0, 1)` a negation."""
+    "or"/"either"/"/" between candidates, or cells together with "none" are a hedge (but not cells beside "there is no
+    equilibrium other than it" and the like, `_NO_OTHER`); `not (0, 1)` a negation."""
     negations = _Negations(s)
     found = list(_CELL.finditer(s))
     skeleton = _CELL.sub(_CELL_MARK, s.replace(_CELL_MARK, ""))
@@ -373,7 +384,7 @@ def parse_pairs_span(s: str, choices: Sequence[str] | None = None, gold: str | N
             candidates.add(frozenset(cells))
     if loose:
         candidates.add(frozenset(loose))
-    empty = bool(_NO_CELL.search(skeleton))
+    empty = bool(_NO_CELL.search(_NO_OTHER.sub(" ", skeleton) if candidates else skeleton))
     if not candidates and not empty:
         return Parsed("negation", frozenset(negated)) if negated else None
     if len(candidates) > 1 or (candidates and empty) or _PAIRS_HEDGE.search(s):

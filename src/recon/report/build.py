@@ -530,11 +530,9 @@ def _taught_slice(runs: list[RunData], many: bool) -> dict | None:
 
 
 def _html(markdown_text: str, folder: Path) -> str:
-    """Self-contained HTML: the markdown rendered, figures inlined as data URIs (only files inside `folder`)."""
-    from recon.errors import require
-
-    markdown = require("markdown", "report", "the HTML report")
-    body = markdown.markdown(markdown_text, extensions=["tables"])
+    """Self-contained HTML: the markdown rendered by `safe_markdown_html`, figures inlined as data URIs
+    (only files inside `folder`)."""
+    body = safe_markdown_html(markdown_text)
     root = folder.resolve()
 
     def inline(match: re.Match) -> str:
@@ -548,3 +546,32 @@ def _html(markdown_text: str, folder: Path) -> str:
              "table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px solid #ccc;padding:4px 8px}"
              "th{background:#f3f3f3}img{max-width:100%}code{background:#f6f6f6;padding:0 3px}")
     return f"<!doctype html><html><head><meta charset='utf-8'><title>Recon report</title><style>{style}</style></head><body>{body}</body></html>"
+
+
+# Link targets the HTML report keeps: web pages, in-page anchors and files beside the report.
+SAFE_URL = re.compile(r"^(https?://|#|(?![a-z][a-z0-9+.-]*:)[^\s]*$)", re.I)
+
+
+def safe_markdown_html(markdown_text: str) -> str:
+    """The report's one escaping point: every text reaches the HTML through this renderer, which treats
+    raw HTML in the markdown (a model name, a label, an id, a game, a tag…) as text (escaped, never
+    parsed) and drops link and image targets other than web, anchor and relative ones (no `javascript:`)."""
+    from recon.errors import require
+
+    markdown = require("markdown", "report", "the HTML report")
+
+    class Sanitise(markdown.treeprocessors.Treeprocessor):
+        def run(self, root):
+            for element in root.iter():
+                for attribute in ("href", "src"):
+                    value = element.get(attribute)
+                    if value is not None and not SAFE_URL.match(value.strip()):
+                        del element.attrib[attribute]
+
+    class NoRawHTML(markdown.extensions.Extension):
+        def extendMarkdown(self, md):
+            md.preprocessors.deregister("html_block")
+            md.inlinePatterns.deregister("html")
+            md.treeprocessors.register(Sanitise(md), "sanitise", 0)
+
+    return markdown.markdown(markdown_text, extensions=["tables", NoRawHTML()])
