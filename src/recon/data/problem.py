@@ -171,17 +171,22 @@ def iter_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
 def read_problems(path: str | Path) -> list[Problem]:
     """Read a canonical problems JSONL file."""
     problems = []
-    first_record: dict[str, int] = {}
     for lineno, row in enumerate(iter_jsonl(path), 1):
         try:
-            problem = Problem.from_dict(row)
+            problems.append(Problem.from_dict(row))
         except (ValueError, TypeError) as exc:
             raise DataFormatError(f"{path}: record {lineno}: {exc}") from None
-        if problem.id in first_record:
-            raise DataFormatError(f"{path}: record {lineno}: id {problem.id!r} repeats record {first_record[problem.id]}; ids must be unique")
-        first_record[problem.id] = lineno
-        problems.append(problem)
     return problems
+
+
+def check_unique_ids(problems: Sequence[Problem], source: str) -> None:
+    """Refuse (naming `source`, the record and the id) problems whose ids repeat: an evaluation keys its
+    samples by id."""
+    first_record: dict[str, int] = {}
+    for number, problem in enumerate(problems, 1):
+        if problem.id in first_record:
+            raise DataFormatError(f"{source}: record {number}: id {problem.id!r} repeats record {first_record[problem.id]}; ids must be unique")
+        first_record[problem.id] = number
 
 
 def to_dataset(problems: Iterable[Problem]):

@@ -66,6 +66,7 @@ def main(
 
     from recon.evaluation.runner import SAMPLES_FILE, EvalConfig, evaluate, load_eval_problems, select_problems
     from recon.evaluation.summary import MARKDOWN_FILE, RESULTS_FILE
+    from recon.data.problem import check_unique_ids
     from recon.errors import UserError, user_input, writable_folder
     from recon.inference import check_backend, load_backend, parse_backend_options
     from recon.runs import EXIT_FAILED_ITEMS
@@ -75,7 +76,7 @@ def main(
     backend_options = parse_backend_options([*option, *old_option])
     if chat_template:
         if not chat_template.is_file():
-            raise UserError(f"--chat-template {chat_template}: no such file")
+            raise UserError(f"--chat-template {chat_template}: {'a folder, expected a file' if chat_template.is_dir() else 'no such file'}")
         backend_options["chat_template"] = str(chat_template)
     with user_input("recon eval"):
         config = EvalConfig(
@@ -97,7 +98,9 @@ def main(
             backend_options=backend_options,
             label=label,
         )
-    problems = select_problems(load_eval_problems(data, hub_id), config.categories, limit)
+    problems = load_eval_problems(data, hub_id)
+    check_unique_ids(problems, data)
+    problems = select_problems(problems, config.categories, limit)
     out_dir = writable_folder(out or default_out_dir(config), "--out")
     runner = load_backend(backend, model, **backend_options)  # bad options refused before the run folder is written
     console.print(f"evaluating {model} via {backend} on {len(problems)} items → {out_dir}")
