@@ -186,6 +186,7 @@ def opponent(value: Any) -> None:
 
 COUNT, POSITIVE, NUMBER = kind(int, minimum=0), kind(int, minimum=1), kind(float, minimum=0)
 PROBABILITY = kind(float, minimum=0, maximum=1)
+DIFFICULTY = kind(int, minimum=0, maximum=MAX_DIFFICULTY)  # `recon data generate --difficulty`'s range
 BACKEND = kind(str, choices=BACKEND_NAMES)
 TEXT_OR_LIST = kind(str, list)
 
@@ -212,12 +213,12 @@ SCHEMA: Check = section(
         eval_generated_per_category=COUNT,
         sft_per_category=kind(int, minimum=1, nullable=True),
         sft_reasoning=kind(str, choices=("full", "none")),
-        difficulty=kind(int, minimum=0, maximum=MAX_DIFFICULTY),
+        difficulty=DIFFICULTY,
         shortcut_items=COUNT,
         hub_id=kind(str, nullable=True),  # the HF hub dataset of the published splits (`--hub-id`); null: local folder
         exclude_categories=list_of(category),  # an ablation: left out of training files only
         taught=section(  # the taught slice (recon.data.taught): categories with the reason for each, fresh train/eval items
-            categories=category_map(section(why=TEXT, difficulty=COUNT, where=MAP)),
+            categories=category_map(section(why=TEXT, difficulty=DIFFICULTY, where=MAP)),
             train_per_category=COUNT,
             eval_per_category=COUNT,
             left_out=map_of(TEXT),
