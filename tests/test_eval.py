@@ -18,7 +18,7 @@ from recon.cli import app
 from recon.data.problem import write_jsonl
 from recon.data.published import load_split
 from recon.evaluation import EvalConfig, build_units, compare_runs, evaluate, read_records, select_problems
-from recon.evaluation.stats import bootstrap_ci, mcnemar_exact, paired_bootstrap
+from recon.stats import bootstrap_ci, mcnemar_exact, paired_bootstrap
 from recon.inference import ScriptedBackend
 from recon.runs import RunConflict
 

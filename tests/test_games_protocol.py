@@ -14,7 +14,7 @@ from recon.games.arena.metrics import ratings
 from recon.games.selfplay.episode import Reading, play_trial
 from recon.games.selfplay.parse import parse_choice
 from recon.games.selfplay.runner import SelfPlayConfig, run_selfplay
-from recon.games.stats import bradley_terry, bradley_terry_intervals
+from recon.stats import bradley_terry, bradley_terry_intervals
 from recon.games.library import load_library
 from recon.inference import SamplingParams, ScriptedBackend
 

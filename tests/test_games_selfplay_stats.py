@@ -1,4 +1,4 @@
-"""Intervals shared by the games suites (`recon.games.stats`)."""
+"""Intervals shared by the games suites (`recon.stats`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import astuple
 
 import pytest
 
-from recon.games.stats import Interval, bootstrap_interval, stratified_bootstrap_interval, wilson_interval
+from recon.stats import Interval, bootstrap_interval, stratified_bootstrap_interval, wilson_interval
 
 
 def test_wilson_known_values():

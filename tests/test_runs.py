@@ -23,7 +23,7 @@ from recon.cli import app
 from recon.data.problem import Problem, write_jsonl
 from recon.distill.run import DistillConfig, distill
 from recon.evaluation import EvalConfig, evaluate, read_records
-from recon.evaluation.stats import bootstrap_ci, bootstrap_statistic, stratified_bootstrap_ci
+from recon.stats import bootstrap_ci, bootstrap_statistic, stratified_bootstrap_ci
 from recon.games.arena.agents import LLMAgent
 from recon.games.arena.runner import ArenaConfig, run_arena
 from recon.games.library import select_games

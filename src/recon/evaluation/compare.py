@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from recon.evaluation.runner import SAMPLES_FILE, read_records
-from recon.evaluation.stats import mcnemar_exact, paired_bootstrap
+from recon.stats import mcnemar_exact, paired_bootstrap
 from recon.evaluation.summary import RESULTS_FILE, item_scores
 
 

@@ -9,7 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from recon.evaluation.stats import bootstrap_ci
+from recon.stats import bootstrap_ci
 from recon.runs import environment, write_atomic
 
 RESULTS_FILE = "results.json"

@@ -5,7 +5,6 @@ negative counts and unknown stages are refused with the field named)."""
 from __future__ import annotations
 
 import math
-from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
@@ -13,9 +12,9 @@ import yaml
 
 from recon.errors import UserError
 from recon.data.generate import MAX_DIFFICULTY
+from recon.resources import RECIPES, resource_path
 from recon.runs import MODEL_STAGES
 
-RECIPES = Path(str(resources.files("recon") / "recipes"))
 PRESET_DIR = RECIPES / "presets"
 STAGE_NAMES = ("data", "sft", "grpo", "eval", "games", "report")
 BACKEND_NAMES = ("hf", "llamacpp", "openai", "vllm")
@@ -28,23 +27,6 @@ class PresetError(UserError):
 
 
 # ------------------------------------------------------------------ files
-
-
-def resource_path(path: str | Path) -> Path:
-    """A recipe or preset path as written in a preset: as it is when it exists (absolute or relative to
-    the working directory), else the packaged copy (`recipes/cpu/…` → `recon/recipes/cpu/…`)."""
-    path = Path(path).expanduser()
-    if path.is_absolute() or path.exists():
-        return path
-    parts = path.parts[1:] if path.parts and path.parts[0] == "recipes" else path.parts
-    packaged = RECIPES.joinpath(*parts)
-    return packaged if packaged.exists() else path
-
-
-def packaged(value: Any) -> Any:
-    """A `recipes/…` string (a recipe's chat template, an accelerate config) as a resolved path; any
-    other value as it is."""
-    return str(resource_path(value)) if isinstance(value, str) and value.startswith("recipes/") else value
 
 
 def preset_names() -> list[str]:

@@ -12,7 +12,8 @@ from typing import Any
 
 import yaml
 
-from recon.pipeline.preset import PresetError, packaged, resource_path
+from recon.pipeline.preset import PresetError
+from recon.resources import packaged, resource_path
 from recon.errors import UserError
 from recon.inference.base import closing_backend
 from recon.pipeline.stages import Stage, StageContext, run_stages

@@ -358,7 +358,7 @@ def table4_section(runs: list[RunData], many: bool) -> tuple[list[str], dict]:
 
 def _heldout_interval(row: dict) -> dict:
     """A learning-curve point as a rate with its Wilson interval (one greedy answer per item)."""
-    from recon.games.stats import wilson_interval
+    from recon.stats import wilson_interval
 
     n = int(row.get("n_items") or 0)
     if not n:
@@ -367,7 +367,7 @@ def _heldout_interval(row: dict) -> dict:
 
 
 def _interval(rate: dict | None) -> str:
-    """`estimate [low–high]` in % from a games rate (`recon.games.stats.Interval.to_dict`)."""
+    """`estimate [low–high]` in % from a games rate (`recon.stats.Interval.to_dict`)."""
     if not rate or rate.get("estimate") is None:
         return "—"
     if rate.get("low") is None:

@@ -108,7 +108,7 @@ def with_packaged_config(argv: Sequence[str]) -> list[str]:
     """argv with its `--config recipes/…` resolved to the packaged copy, so it works from any folder."""
     argv = list(argv)
     if "--config" in argv[:-1]:
-        from recon.pipeline.preset import resource_path
+        from recon.resources import resource_path
 
         at = argv.index("--config") + 1
         argv[at] = str(resource_path(argv[at]))

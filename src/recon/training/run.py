@@ -26,7 +26,7 @@ EXECUTION_FIELDS = frozenset(
 def train_identity(kind: str, argv: Sequence[str]) -> dict[str, Any]:
     """What a training run's results depend on: the recipe with its command-line overrides (less
     `EXECUTION_FIELDS`) and the content of the files it names (chat template, dataset)."""
-    from recon.pipeline.preset import packaged
+    from recon.resources import packaged
     from recon.runs import named_file_digests
 
     config = {k: v for k, v in recipe_values(with_packaged_config(argv)).items() if k not in EXECUTION_FIELDS}

@@ -92,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         wait_for_server(args.port, server, args.startup_timeout)
         print(f"[recon.serve] vLLM server up on port {args.port}; training on GPUs {args.train_gpus}", flush=True)
-        from recon.pipeline.preset import packaged
+        from recon.resources import packaged
 
         training = subprocess.run(
             train_command(packaged(args.accelerate_config), train_gpus, args.port, grpo_argv),

@@ -11,7 +11,7 @@ import numpy as np
 from recon.games.arena.agents import Agent, Turn
 from recon.games.arena.games import ArenaGame
 from recon.games.arena.parse import PARSE_MODES, ParsedAction, ParseMode, parse_action
-from recon.games.stats import derive_seed
+from recon.stats import derive_seed
 
 IllegalRule = Literal["forfeit", "retry"]
 ILLEGAL_RULES: tuple[str, ...] = ("forfeit", "retry")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from typing import Iterable, Sequence
 
-from recon.games.stats import Interval, bootstrap_interval, bradley_terry_intervals, wilson_interval
+from recon.stats import Interval, bootstrap_interval, bradley_terry_intervals, wilson_interval
 
 
 def nra(own: Sequence[float], opponent: Sequence[float]) -> float:

@@ -17,7 +17,7 @@ from recon.games.arena.games import resolve_games
 from recon.games.arena.match import ILLEGAL_RULES, play_match
 from recon.games.arena.metrics import markdown_table, ratings, ratings_table, summarize
 from recon.games.arena.parse import PARSE_MODES
-from recon.games.stats import derive_seed
+from recon.stats import derive_seed
 from recon.runs import append_records, backend_identity, drop_records, open_run, read_appended_jsonl, write_atomic, write_json
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 from recon.games.library import SEQUENTIAL, SIMULTANEOUS, Game, Move, choice_label
-from recon.games.stats import Interval, stratified_bootstrap_interval, wilson_interval
+from recon.stats import Interval, stratified_bootstrap_interval, wilson_interval
 
 
 def score_trial(game: Game, outcome: list[str] | None) -> dict[str, bool | None]:

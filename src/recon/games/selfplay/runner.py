@@ -14,7 +14,7 @@ from recon.games.library import PLAYERS, Game, select_games
 from recon.games.selfplay.episode import Ask, Reading, play_trial
 from recon.games.selfplay.parse import TAG_CHOICES
 from recon.games.selfplay.metrics import blind_policy_table4, game_metrics, markdown, score_trial, table4
-from recon.games.stats import derive_seed
+from recon.stats import derive_seed
 from recon.runs import (
     append_records,
     backend_identity,

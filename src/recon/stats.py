@@ -1,11 +1,12 @@
-"""95% intervals for game metrics: Wilson score intervals for rates, percentile bootstrap for means
-and for averages of per-game rates; Bradley–Terry ratings with bootstrap intervals.
+"""Statistics shared by evaluation, games and the report: one leaf module (numpy only).
 
-Shared by both game suites (self-play in `recon.games.selfplay`, the OpenSpiel arena in
-`recon.games.arena`): use these rather than a private copy, so both tables report intervals the same
-way. Every function returns an `Interval(estimate, low, high)`; an empty sample gives NaNs.
-`derive_seed` gives both suites their stable per-match and per-call seeds.
-"""
+- accuracies over items: percentile bootstrap intervals (plain, stratified, any statistic), paired bootstrap
+  and exact McNemar tests;
+- game metrics: Wilson score intervals for rates, bootstrap intervals for means and for averages of
+  per-game rates, Bradley–Terry ratings with bootstrap intervals, each an `Interval(estimate, low, high)`
+  (an empty sample gives NaNs); `derive_seed` gives both game suites their stable per-match and per-call seeds.
+
+Every bootstrap here draws its resamples with `resample_indices`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,95 @@ import hashlib
 import math
 from dataclasses import asdict, dataclass
 from statistics import NormalDist
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+BOOTSTRAP_RESAMPLES = 2000
+
+
+def resample_indices(n: int, resamples: int, seed: int) -> np.ndarray:
+    """`resamples` × `n` indices drawn with replacement: the one resampling every bootstrap here uses
+    (the same draws as `scipy.stats.bootstrap` with `rng=np.random.default_rng(seed)`)."""
+    return np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+
+
+def percentile_interval(stats: Sequence[float], level: float = 0.95) -> tuple[float, float]:
+    """The percentile-method interval of bootstrap statistics (linear interpolation, as numpy and scipy)."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    alpha = (1 - level) / 2
+    low, high = np.quantile(np.asarray(stats, dtype=float), [alpha, 1 - alpha])
+    return float(low), float(high)
+
+
+def bootstrap_ci(scores: Sequence[float], seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES, level: float = 0.95):
+    """Percentile bootstrap interval of the mean of per-item scores; (None, None) without items."""
+    values = np.asarray(scores, dtype=float)
+    if values.size == 0:
+        return None, None
+    return percentile_interval(values[resample_indices(values.size, resamples, seed)].mean(axis=1), level)
+
+
+def bootstrap_samples(items: Sequence, statistic: Callable[[list], Any], seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES) -> list:
+    """`statistic` of each of `resamples` resamples of `items` (for a statistic with several outputs,
+    such as ratings of every player; take `percentile_interval` of each)."""
+    items = list(items)
+    return [statistic([items[i] for i in row]) for row in resample_indices(len(items), resamples, seed)]
+
+
+def bootstrap_statistic(
+    items: Sequence, statistic: Callable[[list], float], seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES, level: float = 0.95
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of any `statistic` of a list of items (resampled with replacement)."""
+    return percentile_interval(bootstrap_samples(items, statistic, seed, resamples), level)
+
+
+def stratified_bootstrap_ci(
+    groups: Sequence[Sequence[float]], seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES, level: float = 0.95
+) -> tuple[float, float]:
+    """Interval of the unweighted mean of group means, each group resampled within itself."""
+    means = np.mean(
+        [np.asarray(g, dtype=float)[resample_indices(len(g), resamples, seed + k)].mean(axis=1) for k, g in enumerate(groups)],
+        axis=0,
+    )
+    return percentile_interval(means, level)
+
+
+def paired_bootstrap(a: Sequence[float], b: Sequence[float], seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES) -> dict:
+    """Mean difference b − a over paired items, its 95% interval, and a two-sided bootstrap p-value
+    (twice the share of resampled differences on the other side of zero)."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.shape != y.shape:
+        raise ValueError("paired samples must have the same length")
+    if x.size == 0:
+        return {"delta": None, "ci95": [None, None], "p_value": None}
+    diff = y - x
+    means = diff[resample_indices(diff.size, resamples, seed)].mean(axis=1)
+    delta = float(diff.mean())
+    if delta == 0 and not diff.any():
+        p = 1.0
+    else:
+        other_side = (means <= 0).mean() if delta > 0 else (means >= 0).mean()
+        p = float(min(1.0, 2 * other_side))
+    return {"delta": delta, "ci95": list(percentile_interval(means)), "p_value": p}
+
+
+def mcnemar_exact(a_correct: Sequence[bool], b_correct: Sequence[bool]) -> dict:
+    """Exact (binomial) McNemar test on paired binary outcomes: b01 = only B right, b10 = only A right."""
+    if len(a_correct) != len(b_correct):
+        raise ValueError("paired samples must have the same length")
+    only_b = sum(1 for x, y in zip(a_correct, b_correct) if y and not x)
+    only_a = sum(1 for x, y in zip(a_correct, b_correct) if x and not y)
+    n = only_a + only_b
+    if n == 0:
+        return {"only_a": 0, "only_b": 0, "p_value": 1.0}
+    k = min(only_a, only_b)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    return {"only_a": only_a, "only_b": only_b, "p_value": float(min(1.0, 2 * tail))}
+
+
+# ------------------------------------------------------------------ game metrics
 
 CONFIDENCE = 0.95
 
@@ -73,12 +162,6 @@ def _mean(xs: Sequence[float]) -> float:
     return sum(xs) / len(xs)
 
 
-def _percentiles(values: list[float], confidence: float) -> tuple[float, float]:
-    from recon.evaluation.stats import percentile_interval
-
-    return percentile_interval(values, confidence)
-
-
 def bootstrap_interval(
     values: Sequence,
     statistic: Callable[[Sequence], float] = _mean,
@@ -87,9 +170,7 @@ def bootstrap_interval(
     seed: int = 0,
 ) -> Interval:
     """Percentile bootstrap interval of `statistic` (default: the mean) over `values`
-    (`recon.evaluation.stats`, the one bootstrap)."""
-    from recon.evaluation.stats import bootstrap_statistic
-
+    (`bootstrap_statistic`, the one bootstrap)."""
     values = list(values)
     if not values:
         return _NAN
@@ -106,8 +187,6 @@ def stratified_bootstrap_interval(
     """Interval for the unweighted average of per-group means (e.g. the mean NE rate over games):
     each resample draws every group's observations with replacement inside that group.
     Empty groups are ignored."""
-    from recon.evaluation.stats import stratified_bootstrap_ci
-
     groups = [[float(v) for v in g] for g in groups if len(g)]
     if not groups:
         return _NAN
@@ -173,8 +252,6 @@ def bradley_terry_intervals(
     results = sorted((a, b, float(s)) for a, b, s in results)
     if not results:
         return {}
-    from recon.evaluation.stats import bootstrap_samples
-
     _z(confidence)
     point = bradley_terry(results)
     fits = bootstrap_samples(results, bradley_terry, seed=seed, resamples=resamples)
@@ -182,6 +259,6 @@ def bradley_terry_intervals(
     out = {}
     for n, values in draws.items():
         values = [v for v in values if not math.isnan(v)]
-        low, high = _percentiles(values, confidence)
+        low, high = percentile_interval(values, confidence)
         out[n] = Interval(point[n], low, high)
     return out
