@@ -123,3 +123,19 @@ def test_training_stage_keys_hash_the_files_the_recipe_and_launcher_name(tmp_pat
             before = stage_key(stage, config, {}, {})
             edited.write_text(edited.read_text() + "# edited\n")
             assert stage_key(stage, config, {}, {}) != before
+
+
+def test_the_compared_models_list_reruns_eval_and_games_not_training(tmp_path):
+    """`--set 'models=[base,sft,grpo]'` on an ablation folder (models: [sft, grpo]) evaluates base too."""
+    from recon.pipeline.run import STAGES
+    from recon.pipeline.stages import stage_key
+
+    ablation, full = {"models": ["sft", "grpo"]}, {"models": ["base", "sft", "grpo"]}
+    changed = {s.name for s in STAGES if stage_key(s, {}, ablation, {}) != stage_key(s, {}, full, {})}
+    assert changed == {"eval", "games"}  # the report follows through its upstream keys
+    calls = []
+    stages = [Stage("a", lambda ctx: calls.append("a") or {}, "first"),
+              Stage("e", lambda ctx: calls.append("e") or {}, "compare", needs=("a",), reads=("models",))]  # fmt: skip
+    for preset in (ablation, ablation, full):
+        run_stages(stages, preset, tmp_path, console=Console(quiet=True))
+    assert calls == ["a", "e", "e"]

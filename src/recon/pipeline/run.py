@@ -325,8 +325,10 @@ STAGES: list[Stage] = [
           dirs=("train/sft", "train/sft.yaml", "train/sft_data.jsonl")),
     Stage("grpo", grpo_stage, "GRPO from the SFT checkpoint", needs=("data", "sft"), inputs=_recipe_digest,
           dirs=("train/grpo", "train/grpo.yaml", "train/grpo_data.jsonl")),
-    Stage("eval", eval_stage, "evaluate base, SFT and GRPO", needs=("data", "sft", "grpo"), dirs=("eval",)),
-    Stage("games", games_stage, "self-play equilibria and arena", needs=("sft", "grpo"), dirs=("games",)),
+    Stage("eval", eval_stage, "evaluate base, SFT and GRPO", needs=("data", "sft", "grpo"), dirs=("eval",),
+          reads=("models",)),
+    Stage("games", games_stage, "self-play equilibria and arena", needs=("sft", "grpo"), dirs=("games",),
+          reads=("models",)),
     Stage("report", report_stage, "write the report", needs=("data", "sft", "grpo", "eval", "games"), dirs=("report",)),
 ]
 

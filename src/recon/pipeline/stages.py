@@ -19,6 +19,8 @@ from rich.console import Console
 from recon.runs import digest, open_run, write_json
 
 PIPELINE_FILE = "pipeline.json"
+# The preset's top-level keys every stage's result depends on.
+SHARED = ("model", "think", "seed")
 
 
 @dataclass
@@ -41,7 +43,8 @@ class StageContext:
 class Stage:
     """`inputs` maps the stage's config to what else its result depends on (e.g. the digest of a file
     the config names), hashed into the stage key. `dirs`: the paths (relative to the run folder) the
-    stage writes, cleared before it reruns with another key."""
+    stage writes, cleared before it reruns with another key. `reads`: the top-level preset keys the stage
+    reads beside its own section and `SHARED` (eval and games read `models`), hashed into its key."""
 
     name: str
     run: Callable[[StageContext], dict[str, Any]]
@@ -49,6 +52,7 @@ class Stage:
     needs: tuple[str, ...] = field(default_factory=tuple)
     inputs: Callable[[dict[str, Any]], Any] | None = None
     dirs: tuple[str, ...] = field(default_factory=tuple)
+    reads: tuple[str, ...] = field(default_factory=tuple)
 
 
 def clear_outputs(run_dir: Path, stage: Stage) -> list[str]:
@@ -68,7 +72,8 @@ def clear_outputs(run_dir: Path, stage: Stage) -> list[str]:
 
 def stage_key(stage: Stage, config: dict[str, Any], preset: dict[str, Any], upstream: dict[str, str]) -> str:
     """A digest of everything a stage's result depends on."""
-    shared = {k: preset.get(k) for k in ("model", "think", "seed")}
+    shared = {k: preset.get(k) for k in SHARED}
+    shared.update({k: preset[k] for k in stage.reads if k in preset})  # absent: the keys stay as they were
     fields = {"stage": stage.name, "config": config, "shared": shared, "upstream": upstream}
     if stage.inputs is not None:  # only then, so the keys of stages without inputs stay as they were
         fields["inputs"] = stage.inputs(config)
