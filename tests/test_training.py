@@ -158,7 +158,7 @@ def test_global_batch_overrides_follow_the_launch_and_win_over_the_recipe(tmp_pa
 
     grpo = str(REPO / "recipes" / "paper" / "r1-distill-qwen-7b" / "grpo.yaml")
     values = recipe_values(["--config", grpo, "--gradient_accumulation_steps=9", "--lora_target_modules", "q_proj", "v_proj"])
-    assert values["gradient_accumulation_steps"] == 9 and values["lora_target_modules"] == "q_proj"
+    assert values["gradient_accumulation_steps"] == 9 and values["lora_target_modules"] == ["q_proj", "v_proj"]
     assert derived_batch_args("grpo", values, 8) == ["--per_device_train_batch_size", "4", "--gradient_accumulation_steps", "1"]
     assert derived_batch_args("grpo", {**values, "global_batch_size": 0}, 8) == []
     # On one process the derived values win over a contradicting command line

@@ -92,17 +92,21 @@ def file_sha256(path: str | Path, cache_dir: str | Path | None = None) -> str:
 
 
 def folder_revision(path: str | Path, cache_dir: str | Path | None = None) -> str:
-    """A revision for a model folder: the hub commit for a cached snapshot, else a hash of the
-    folder's JSON files and the content hashes of its weights (two checkpoints of one shape differ)."""
+    """A revision for a model folder: the hub commit for a cached snapshot, else a hash of the content of
+    every file in it (weights and files over 1 MB, a tokenizer.json, by their memoised SHA-256), less the
+    run-folder bookkeeping (`run.json`, dotfiles such as the lock), so two checkpoints of one shape differ
+    and reopening a training run folder does not change the revision of the model it holds."""
+    from recon.runs import MANIFEST
+
     path = Path(path)
     if path.parent.name == "snapshots":
         return path.name
     digest = hashlib.sha256()
-    for f in sorted(p for p in path.iterdir() if p.is_file()):
+    for f in sorted(p for p in path.iterdir() if p.is_file() and p.name != MANIFEST and not p.name.startswith(".")):
         digest.update(f"{f.name}:{f.stat().st_size}".encode())
-        if f.suffix in (".safetensors", ".bin", ".pt", ".gguf"):
+        if f.suffix in (".safetensors", ".bin", ".pt", ".gguf") or f.stat().st_size >= 1_000_000:
             digest.update(file_sha256(f, cache_dir).encode())
-        elif f.suffix == ".json" and f.stat().st_size < 1_000_000:
+        else:
             digest.update(f.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -180,19 +180,18 @@ DEFAULT_PER_DEVICE, DEFAULT_GENERATIONS = 8, 8
 
 def recipe_values(argv: Sequence[str]) -> dict:
     """The recipe named by `--config` with the command line's `--key value` / `--key=value` on top (values
-    read as YAML; a list flag keeps its first value). Enough to read scalar fields before TRL parses."""
+    read as YAML; a flag followed by several values, `--rewards hierarchical format`, is the list of them,
+    as TRL reads it; a flag with none is `true`)."""
     import yaml
 
     values: dict = {}
     cli: dict = {}
     args = list(argv)
-    for i, token in enumerate(args):
-        if not token.startswith("--"):
-            continue
-        key, eq, raw = token[2:].partition("=")
-        if not eq:
-            raw = args[i + 1] if i + 1 < len(args) and not args[i + 1].startswith("--") else "true"
-        cli[key] = yaml.safe_load(raw)
+    flags = [i for i, token in enumerate(args) if token.startswith("--")]
+    for i, end in zip(flags, [*flags[1:], len(args)]):
+        key, eq, raw = args[i][2:].partition("=")
+        given = [yaml.safe_load(v) for v in ([raw] if eq else args[i + 1 : end])]
+        cli[key] = True if not given else given[0] if len(given) == 1 else given
     if cli.get("config"):
         with open(cli["config"], encoding="utf-8") as fh:
             values.update(yaml.safe_load(fh) or {})

@@ -25,12 +25,40 @@ EXECUTION_FIELDS = frozenset(
 
 def train_identity(kind: str, argv: Sequence[str]) -> dict[str, Any]:
     """What a training run's results depend on: the recipe with its command-line overrides (less
-    `EXECUTION_FIELDS`) and the content of the files it names (chat template, dataset)."""
+    `EXECUTION_FIELDS`), the content of the files it names (chat template, dataset) and the content
+    revision of the folders it names (a model or adapter folder, `verified:DIR`), so a model retrained in
+    place is another identity: its checkpoints and `init-merged` are refused, never resumed."""
     from recon.resources import packaged
     from recon.runs import named_file_digests
 
     config = {k: v for k, v in recipe_values(with_packaged_config(argv)).items() if k not in EXECUTION_FIELDS}
-    return {"kind": kind, "config": config, "files": named_file_digests(config.values(), packaged)}
+    identity = {"kind": kind, "config": config, "files": named_file_digests(config.values(), packaged)}
+    folders = folder_revisions(config.values())
+    return {**identity, "folders": folders} if folders else identity
+
+
+def folder_revisions(values) -> dict[str, str | None]:
+    """{value: content revision} for the string values that name a folder: a model folder or a LoRA
+    adapter (its base's revision + its own, as the backends key models: `recon.inference.models`), or the
+    folder of `verified:DIR` / `$RECON_VERIFIED_DIR`."""
+    from recon.data.registry import is_verified, verified_folder
+    from recon.inference.models import ModelResolutionError, folder_revision, resolve_model
+
+    out = {}
+    for value in values:
+        if not isinstance(value, str):
+            continue
+        try:
+            folder = verified_folder(value) if is_verified(value) else Path(value).expanduser()
+        except UserError:  # plain `verified` without $RECON_VERIFIED_DIR: the dataset loader refuses it
+            continue
+        if not folder.is_dir():
+            continue
+        try:
+            out[value] = resolve_model(str(folder), materialize_hf=False).revision
+        except ModelResolutionError:  # not a model folder (a verified data folder)
+            out[value] = folder_revision(folder)
+    return out
 
 
 def training_run(kind: str, argv: Sequence[str], script, config):

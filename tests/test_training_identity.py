@@ -1,0 +1,67 @@
+"""A training run's identity: what it is keyed by (files, folders, every value of a list flag)."""
+
+from __future__ import annotations
+
+import pytest
+
+from recon.training.args import recipe_values
+from recon.training.run import main_for, train_identity
+
+
+def test_list_flags_keep_every_value_in_the_identity(tmp_path):
+    recipe = tmp_path / "grpo.yaml"
+    recipe.write_text("model_name_or_path: m\nlearning_rate: 1.0e-6\n")
+    base = ["--config", str(recipe)]
+    assert recipe_values([*base, "--rewards", "hierarchical", "format"])["rewards"] == ["hierarchical", "format"]
+    assert recipe_values([*base, "--rewards", "hierarchical", "--seed", "3"]) == {
+        "model_name_or_path": "m", "learning_rate": 1.0e-6, "rewards": "hierarchical", "seed": 3}  # fmt: skip
+    for flag, a, b in (("--rewards", ["hierarchical", "format"], ["hierarchical", "accuracy"]),
+                       ("--reward_weights", ["1.0", "0.5"], ["1.0", "2.0"]),
+                       ("--lora_target_modules", ["q_proj", "v_proj"], ["q_proj", "k_proj"])):  # fmt: skip
+        assert train_identity("grpo", [*base, flag, *a]) != train_identity("grpo", [*base, flag, *b]), flag
+        assert train_identity("grpo", [*base, flag, *a]) == train_identity("grpo", [*base, flag, *a])
+
+
+def test_a_model_folder_retrained_in_place_is_another_identity(tmp_path, capsys):
+    """GRPO from an SFT folder: after SFT is retrained in place (same file names and sizes, other weights or a
+    tokenizer file over 1 MB changed), `recon train grpo` into the same output_dir refuses the old checkpoints
+    and `init-merged`, never resumes them; reopening the SFT run folder (its run.json, its lock) changes nothing."""
+    sft = tmp_path / "sft"
+    sft.mkdir()
+    (sft / "config.json").write_text('{"model_type": "llama"}')
+    (sft / "model.safetensors").write_bytes(b"a" * 64)
+    (sft / "tokenizer.json").write_bytes(b"t" * 1_200_000)
+    (sft / "run.json").write_text('{"updated": 1}')
+    verified = tmp_path / "verified"
+    verified.mkdir()
+    (verified / "train.jsonl").write_text('{"id": "a"}\n')
+    recipe = tmp_path / "grpo.yaml"
+    recipe.write_text("learning_rate: 1.0e-6\nuse_cpu: true\nbf16: false\n")
+    out = tmp_path / "out"
+    trained = []
+
+    def train(script, config, model_cfg):  # stands in for GRPO: merges its start once, leaves a checkpoint
+        trained.append(sorted(p.name for p in out.iterdir() if not p.name.startswith((".", "run.json"))))
+        (out / "init-merged").mkdir(exist_ok=True)
+        (out / f"checkpoint-{len(trained)}").mkdir()
+        return {}
+
+    def launch(*extra):
+        return main_for("grpo", train, ["--config", str(recipe), "--model_name_or_path", str(sft),
+                                        "--dataset", f"verified:{verified}", "--output_dir", str(out), *extra])  # fmt: skip
+
+    launch()
+    (sft / "run.json").write_text('{"updated": 2}')  # the SFT run folder reopened: same model
+    (sft / ".lock").write_text("123")
+    launch()
+    edits = [(sft / "model.safetensors", b"b" * 64), (sft / "tokenizer.json", b"u" * 1_200_000),
+             (verified / "train.jsonl", b'{"id": "b"}\n')]  # fmt: skip
+    for path, content in edits:
+        launch("--overwrite", "true")
+        path.write_bytes(content)
+        with pytest.raises(SystemExit) as exit_:
+            launch()
+        assert exit_.value.code == 2
+        error = capsys.readouterr().err.strip()
+        assert "\n" not in error and "folders." in error and "--overwrite true" in error
+    assert trained == [[], ["checkpoint-1", "init-merged"], [], [], []]
