@@ -24,11 +24,11 @@ def _slug(text: str) -> str:
 def default_out_dir(config) -> Path:
     """`runs/eval/<model>_<backend>_<data>_<hash>`: the same command resumes, a changed one (settings or
     result-changing backend options) starts anew."""
-    from recon.evaluation.runner import hashed_config
+    from recon.evaluation.runner import canonical_data, hashed_config
     from recon.runs import EXECUTION_OPTIONS, digest
 
     options = {k: v for k, v in config.backend_options.items() if k not in EXECUTION_OPTIONS}
-    return Path("runs") / "eval" / f"{_slug(config.model)}_{config.backend}_{_slug(config.data)}_{digest([hashed_config(config), options])[:8]}"
+    return Path("runs") / "eval" / f"{_slug(config.model)}_{config.backend}_{_slug(canonical_data(config.data))}_{digest([hashed_config(config), options])[:8]}"
 
 
 @app.callback(invoke_without_command=True)

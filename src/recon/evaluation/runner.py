@@ -126,8 +126,21 @@ def build_units(problems: list[Problem], permutations: int, seed: int) -> list[U
 
 
 def hashed_config(config: EvalConfig) -> dict:
-    """The settings that change records (the config less `NOT_HASHED`)."""
-    return {k: v for k, v in config.to_dict().items() if k not in NOT_HASHED}
+    """The settings that change records (the config less `NOT_HASHED`), the dataset by its one spelling
+    (`canonical_data`)."""
+    return {**{k: v for k, v in config.to_dict().items() if k not in NOT_HASHED}, "data": canonical_data(config.data)}
+
+
+def canonical_data(data: str) -> str:
+    """A dataset name as distill keys it (`recon.data.registry.canonical_name`): `eval` and `recon-eval` are
+    one run, and so are a file or `verified:DIR` named by a relative or an absolute path. Any other name
+    (the pipeline's own `verified`, training's `heldout`) stays as it is, never made a path of the working
+    directory; the records' content is checked on resume anyway."""
+    from recon.data.registry import canonical_name, is_verified, published_split
+
+    if published_split(data) is not None or (is_verified(data) and data != "verified") or Path(data).expanduser().is_file():
+        return canonical_name(data)
+    return data
 
 
 def run_identity(config: EvalConfig, backend_description: dict) -> dict:
