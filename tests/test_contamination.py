@@ -82,3 +82,14 @@ def test_unlabelled_keys_match_games_and_questions_without_a_category():
     assert len(key) == 1 and next(iter(key)).startswith("game:")
     assert unlabelled_keys(_matrix_item([[2, 1], [4, 3]], [[3, 4], [1, 2]]).question) == key
     assert "pay # now?" in unlabelled_keys("Pay $10 now?")
+
+
+def test_a_game_is_one_item_whatever_is_asked_about_it():
+    """eval-0280 (pte) and train-1663 (pure_nash) of the published data: one matrix, two questions."""
+    a, b = [[3, 1], [0, 2]], [[2, 0], [1, 3]]
+    pure = _matrix_item(a, b)
+    pte = _matrix_item([row[::-1] for row in a], [row[::-1] for row in b])  # the columns relabelled too
+    pte.category = "pte"
+    assert item_key(pte) == item_key(pure) and item_key(pte, near=True) == item_key(pure, near=True)
+    assert overlapping([pte], [pure]) == [pte]
+    assert without_overlap([pure], [pte]) == ([], [pure])

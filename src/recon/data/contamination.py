@@ -3,7 +3,8 @@
 Matrix, Bayesian and tree items are keyed by their canonical game: the payoffs up to relabelling the
 players and their strategies (rows/columns permuted, the game transposed with the players swapped;
 the states of a Bayesian game in any order, each with its probability; the actions of a tree in any
-order). For them the exact and the near key are the same: two different games of one shape are not
+order), whatever question is asked about it (a game seen under one category is the same game under
+another). For them the exact and the near key are the same: two different games of one shape are not
 duplicates. Every other item is keyed by its question text without the options — exactly (case and
 whitespace aside) and with every number masked (published items re-posted with new numbers).
 The options never enter a key, so reworded options cannot hide a repeated question."""
@@ -122,8 +123,8 @@ def item_key(problem: Problem, near: bool = False) -> str:
     without options (numbers masked with `near`, except for generated items: their numbers are the
     problem — the solver verified each — so two draws of one template are different items)."""
     game = game_key(problem)
-    if game is not None:
-        return problem.category + "\n" + game
+    if game is not None:  # the game, whatever is asked about it: a pure_nash and a pte item of one matrix are one game
+        return game
     masked = near and problem.source != "generated"
     return problem.category + "\n" + (mask_numbers(problem.question) if masked else normalize_question(problem.question))
 
