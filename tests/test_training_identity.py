@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from recon.training.args import recipe_values
@@ -65,3 +67,58 @@ def test_a_model_folder_retrained_in_place_is_another_identity(tmp_path, capsys)
         error = capsys.readouterr().err.strip()
         assert "\n" not in error and "folders." in error and "--overwrite true" in error
     assert trained == [[], ["checkpoint-1", "init-merged"], [], [], []]
+
+
+RANK_SCRIPT = """
+import json, os, sys
+from pathlib import Path
+from recon.training.run import main_for
+
+out = Path(sys.argv[1])
+seen = Path(sys.argv[2])
+
+def train(script, config, model_cfg):  # stands in for training: what each rank finds in output_dir
+    (seen / f"rank{os.environ['RANK']}.json").write_text(json.dumps(sorted(p.name for p in out.iterdir())))
+    return {}
+
+main_for("sft", train, sys.argv[3:])
+"""
+
+
+@pytest.mark.slow
+def test_every_rank_waits_for_the_main_process_decision_and_exits_with_it(tmp_path):
+    """Two processes (torch.distributed, gloo on CPU): a refusal on rank 0 stops rank 1 too (exit 2, nothing
+    trained); with `--overwrite true` no rank starts before rank 0 has cleared the old checkpoints."""
+    import os
+    import subprocess
+    import sys
+
+    from test_training_distributed import free_port
+
+    script = tmp_path / "ranks.py"
+    script.write_text(RANK_SCRIPT)
+    recipe = tmp_path / "sft.yaml"
+    recipe.write_text("model_name_or_path: m\ndataset: d.jsonl\nuse_cpu: true\nbf16: false\n")
+    out, seen = tmp_path / "out", tmp_path / "seen"
+    seen.mkdir()
+
+    def launch(*extra):
+        for stale in seen.iterdir():
+            stale.unlink()
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+               str(script), str(out), str(seen), "--config", str(recipe), "--output_dir", str(out), *extra]  # fmt: skip
+        env = dict(os.environ, OMP_NUM_THREADS="1")
+        return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+
+    out.mkdir()
+    first = launch("--learning_rate", "1e-4")
+    assert first.returncode == 0, first.stderr[-3000:]
+    (out / "checkpoint-5").mkdir()
+    refused = launch("--learning_rate", "2e-4")
+    assert refused.returncode != 0 and "changed: config.learning_rate" in refused.stderr
+    assert sorted(p.name for p in seen.iterdir()) == []  # no rank went on to load a model
+    assert (out / "checkpoint-5").is_dir()
+    replaced = launch("--learning_rate", "2e-4", "--overwrite", "true")
+    assert replaced.returncode == 0, replaced.stderr[-3000:]
+    for rank in (0, 1):
+        assert "checkpoint-5" not in json.loads((seen / f"rank{rank}.json").read_text())

@@ -61,15 +61,46 @@ def folder_revisions(values) -> dict[str, str | None]:
     return out
 
 
+@contextlib.contextmanager
 def training_run(kind: str, argv: Sequence[str], script, config):
-    """The output folder as a run folder (`recon.runs.open_run`, kind `train`), opened by the main process
-    only: locked while it trains, and another configuration's checkpoints are refused, never resumed."""
-    if int(os.environ.get("RANK", "0")) != 0:
-        return contextlib.nullcontext()
+    """The output folder as a run folder (`recon.runs.open_run`, kind `train`): locked while it trains, and
+    another configuration's checkpoints are refused, never resumed. With several processes the main one
+    opens (locks, checks, clears with `--overwrite`) and every other waits for its decision: they start
+    only after the folder is cleared, and a refusal stops them all with the same error."""
     from recon.runs import open_run
 
-    return open_run(config.output_dir, "train", train_identity(kind, argv), overwrite=script.overwrite, info={"argv": list(argv)},
-                    flags=("--output_dir NEW", "--overwrite true"))
+    def opening():
+        return open_run(config.output_dir, "train", train_identity(kind, argv), overwrite=script.overwrite,
+                        info={"argv": list(argv)}, flags=("--output_dir NEW", "--overwrite true"))  # fmt: skip
+
+    if world_size() <= 1:
+        with opening() as run:
+            yield run
+        return
+    with contextlib.ExitStack() as stack:
+        run, refusal = None, None
+        if int(os.environ.get("RANK", "0")) == 0:
+            try:
+                run = stack.enter_context(opening())
+            except UserError as exc:
+                refusal = exc
+        decision = main_process_decision(config, None if refusal is None else str(refusal))
+        if refusal is not None:
+            raise refusal
+        if decision is not None:
+            raise UserError(decision)
+        yield run
+
+
+def main_process_decision(config, message: str | None) -> str | None:
+    """The main process's `message` on every process (a barrier: the others wait for it), through the
+    process group TrainingArguments sets up (its backend and `ddp_timeout`)."""
+    import torch.distributed as dist
+
+    config.device  # noqa: B018 - initialises the process group as the trainer will use it
+    box = [message]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def main_for(kind: str, run: Callable, argv: Sequence[str]) -> dict:
