@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from recon.data.categories.common import make_option_problem, make_pairs_problem
 from recon.data.contamination import item_key, overlapping, unlabelled_keys, without_overlap
 from recon.data.generate import generate_category
@@ -93,3 +95,27 @@ def test_a_game_is_one_item_whatever_is_asked_about_it():
     assert item_key(pte) == item_key(pure) and item_key(pte, near=True) == item_key(pure, near=True)
     assert overlapping([pte], [pure]) == [pte]
     assert without_overlap([pure], [pte]) == ([], [pure])
+
+
+@pytest.mark.slow
+def test_default_build_has_no_eval_game_in_any_training_file(tmp_path, data_dir):
+    """The default `recon data build` (seed 0, published data): no eval item's game (read by every game
+    reader, whatever its category) occurs in train.jsonl or sft_cot.jsonl. Before games were keyed apart from
+    their question, 9 did (e.g. eval-0280 (pte) and train-1663, sft_cot-0832 (pure_nash))."""
+    from recon.data.build import build_splits
+    from recon.data.problem import read_problems
+
+    build_splits(tmp_path, seed=0, data_dir=data_dir, save_datasets=False, shortcut_items=0)
+
+    def games(problem):
+        return {key for key in unlabelled_keys(problem.question) if key.startswith("game:")}
+
+    training = {}
+    for name in ("train", "sft_cot"):
+        for p in read_problems(tmp_path / f"{name}.jsonl"):
+            for key in games(p):
+                training.setdefault(key, []).append(f"{name}:{p.id} ({p.category})")
+    evaluation = read_problems(tmp_path / "eval.jsonl")
+    assert sum(bool(games(p)) for p in evaluation) > 100  # the check reads the eval's games
+    shared = [(p.id, p.category, training[key]) for p in evaluation for key in games(p) if key in training]
+    assert shared == []

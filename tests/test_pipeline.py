@@ -56,14 +56,14 @@ def test_pipeline_writes_every_stage(tiny_run):
         results = json.loads((run_dir / "eval" / e["model"] / e["dataset"] / "results.json").read_text())
         assert results["complete"] and results["overall"]["accuracy"] == e["accuracy"]
     assert (run_dir / "train" / "grpo" / "train_summary.json").exists()
-    sft_rows = read_problems(pipeline["stages"]["data"]["sft"])
+    sft_rows = read_problems(run_dir / pipeline["stages"]["data"]["sft"])  # paths relative to the run folder
     traced = [p for p in sft_rows if not re.fullmatch(r"<think>\n</think>\n\n\\boxed\{.+\}", p.meta["solution"], re.S)]
     assert {p.category for p in traced} == {"time_inconsistency", "bertrand"} and len(traced) >= 6  # the slice's traces
     assert len(sft_rows) - len(traced) >= len(read_problems(run_dir / "data" / "train.jsonl")) - 8  # the rest answer-only
     assert all(grade(p.meta["solution"], p.gold, p.answer_type, p.choices).correct for p in sft_rows)
-    assert [json.loads(line)["category"] for line in open(pipeline["stages"]["data"]["taught_train"])].count("bertrand") == 3
+    assert [json.loads(line)["category"] for line in open(run_dir / pipeline["stages"]["data"]["taught_train"])].count("bertrand") == 3
     grpo_config = yaml.safe_load((run_dir / "train" / "grpo.yaml").read_text())
-    assert grpo_config["dataset"] == pipeline["stages"]["data"]["taught_train"]  # GRPO draws prompts from the slice
+    assert grpo_config["dataset"] == str(run_dir / pipeline["stages"]["data"]["taught_train"])  # GRPO draws prompts from the slice
     taught_results = json.loads((run_dir / "eval" / "sft" / "taught" / "results.json").read_text())
     assert taught_results["overall"]["n_items"] == 4 and taught_results["config"]["max_tokens"] == 6
     assert len(pipeline["stages"]["games"]["selfplay"]) == 3 and len(pipeline["stages"]["games"]["arena"]) == 3

@@ -29,7 +29,7 @@ from recon.games.arena.runner import ArenaConfig, run_arena
 from recon.games.library import select_games
 from recon.games.selfplay.runner import SelfPlayConfig, run_selfplay
 from recon.inference import Completion, ScriptedBackend
-from recon.pipeline.stages import Stage, run_stages
+from recon.pipeline.stages import Stage, planned, run_stages
 from recon.report.build import build_report
 from recon.runs import (
     EXIT_FAILED_ITEMS,
@@ -547,7 +547,7 @@ def test_pipeline_eval_with_failed_requests_is_not_done_and_a_rerun_retries_them
     backend = {"now": None}
     monkeypatch.setattr(pipeline_run, "_backend", lambda section, model: backend["now"])
     stages = [Stage("data", lambda ctx: {"train": str(data), "eval": str(data)}, "data"),
-              Stage("eval", pipeline_run.eval_stage, "eval", needs=("data",), dirs=("eval",))]  # fmt: skip
+              planned("eval", pipeline_run.eval_plan, "eval", needs=("data",), dirs=("eval",))]  # fmt: skip
     preset = {"model": "m", "eval": {"datasets": {"verified": {}}}}
 
     def flaky(messages):

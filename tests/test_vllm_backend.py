@@ -165,7 +165,7 @@ def test_greedy_draws_once_and_replicates(fake_vllm, tiny_model_dir):
 
 
 def test_pipeline_eval_stage_runs_one_engine_per_model_with_all_prompts(fake_vllm, tiny_model_dir, tmp_path):
-    from recon.pipeline.run import eval_stage
+    from recon.pipeline.run import eval_plan
     from recon.pipeline.stages import StageContext
 
     problems = [option_problem(i) for i in range(40)]
@@ -181,7 +181,7 @@ def test_pipeline_eval_stage_runs_one_engine_per_model_with_all_prompts(fake_vll
     config = {"backend": "vllm", "max_tokens": 32, "datasets": {"verified": {"permutations": 2}}}
     preset = {"model": str(tiny_model_dir), "think": "required", "seed": 0}
     ctx = StageContext(tmp_path / "run", config, preset, outputs, Console(quiet=True))
-    result = eval_stage(ctx)
+    result = eval_plan(ctx).execute()
 
     assert [run["model"] for run in result["runs"]] == ["base", "sft", "grpo"]
     assert all(run["accuracy"] is not None for run in result["runs"])

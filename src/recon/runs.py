@@ -343,3 +343,84 @@ def open_run(
         }
         write_json(folder / MANIFEST, current)
         yield Run(folder, current, resumed=manifest is not None)
+
+
+# ------------------------------------------------------------------ what run folders hold, for their readers
+
+PIPELINE_FILE = "pipeline.json"  # a pipeline run folder's state: its preset and each finished stage's outputs
+HELDOUT_SUMMARY = "heldout/summary.jsonl"  # a training run folder's held-out evaluation, one line per checkpoint
+
+
+def relative_to_run(value: Any, run_dir: Path) -> Any:
+    """`value` (a stage's outputs) with every string naming a path inside `run_dir` (as the stage wrote it,
+    `run_dir/...`) made relative to `run_dir`, so the state stays valid when the folder is moved or read
+    from another working directory."""
+    if isinstance(value, dict):
+        return {k: relative_to_run(v, run_dir) for k, v in value.items()}
+    if isinstance(value, list):
+        return [relative_to_run(v, run_dir) for v in value]
+    if isinstance(value, str):
+        for prefix in {str(run_dir), str(Path(run_dir).resolve())}:
+            if value.startswith(prefix + os.sep):
+                return Path(value[len(prefix) + 1 :]).as_posix()
+    return value
+
+
+@dataclass
+class PipelineState:
+    """A pipeline run folder's `pipeline.json`: the preset, the outputs of each finished stage (paths in them
+    relative to the folder; `path` resolves one), the stage keys and the seconds of the last invocation."""
+
+    root: Path
+    preset: dict[str, Any]
+    stages: dict[str, dict[str, Any]]
+    keys: dict[str, str]
+    seconds: float
+
+    def path(self, value: str | Path) -> Path:
+        """A path of a stage's outputs: relative to the run folder (absolute ones, from older folders, as they are)."""
+        return self.root / value
+
+    def stage_path(self, stage: str, value: str | Path, what: str) -> Path:
+        """`path(value)`, which must exist: a missing one is a `UserError` naming the stage and the path."""
+        path = self.path(value)
+        if not path.exists():
+            raise UserError(f"{self.root / PIPELINE_FILE}: stage {stage}'s {what} {path} is missing; rerun "
+                            f"`recon pipeline --run-dir {self.root} --from {stage}` or pass the folder that holds it")
+        return path
+
+    def write(self) -> None:
+        write_json(self.root / PIPELINE_FILE, {"preset": self.preset, "stages": relative_to_run(self.stages, self.root),
+                                               "keys": self.keys, "seconds": self.seconds})
+
+
+def read_pipeline_state(folder: str | Path) -> PipelineState | None:
+    """The `pipeline.json` of `folder`, or None when it has none."""
+    folder = Path(folder)
+    value = _read_json_file(folder / PIPELINE_FILE)
+    if value is None:
+        return None
+    return PipelineState(folder, value.get("preset") or {}, value.get("stages") or {}, value.get("keys") or {},
+                         float(value.get("seconds") or 0))
+
+
+def append_heldout(output_dir: str | Path, row: dict[str, Any]) -> None:
+    """One checkpoint's held-out evaluation, appended to the training folder's `HELDOUT_SUMMARY`."""
+    path = Path(output_dir) / HELDOUT_SUMMARY
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        append_records(fh, [row])
+
+
+def read_heldout(output_dir: str | Path) -> list[dict[str, Any]]:
+    """The held-out evaluations of a training folder, one per checkpoint (none without `heldout_size`)."""
+    return read_appended_jsonl(Path(output_dir) / HELDOUT_SUMMARY)[0]
+
+
+def _read_json_file(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        raise UserError(f"{path}: not valid JSON; rerun the command that writes it") from None

@@ -16,8 +16,8 @@ from recon.pipeline.preset import PresetError
 from recon.resources import packaged, resource_path
 from recon.errors import UserError
 from recon.inference.base import closing_backend
-from recon.pipeline.stages import Stage, StageContext, run_stages
-from recon.runs import MODEL_STAGES, FailedItems, file_digest, named_file_digests
+from recon.pipeline.stages import Plan, Stage, StageContext, planned, run_stages
+from recon.runs import MODEL_STAGES, FailedItems, file_digest, named_file_digests, relative_to_run
 from recon.training.args import stage_training_plan, visible_gpus, with_num_processes
 
 
@@ -59,40 +59,58 @@ def reads_published(stage: str, config: dict[str, Any]) -> bool:
 TRAIN_KEPT = "train_without_excluded.jsonl"  # the train split less `data.exclude_categories`
 
 
-def data_stage(ctx: StageContext) -> dict[str, Any]:
+def data_plan(ctx: StageContext) -> Plan:
     """Verified splits: audited published items + solver-generated ones, options shuffled."""
     from recon.data.build import SHORTCUT_ITEMS, build_splits
 
-    out = ctx.path("data")
-    report = build_splits(
-        out,
-        seed=ctx.preset.get("seed", 0),
-        generated_per_category=ctx.config.get("generated_per_category", 200),
-        eval_generated_per_category=ctx.config.get("eval_generated_per_category", 20),
-        difficulty=ctx.config.get("difficulty", 0),
-        save_datasets=False,
-        progress=True,
-        shortcut_items=ctx.config.get("shortcut_items", SHORTCUT_ITEMS),
-        hub_id=hub_id(ctx.preset),
-        taught=ctx.config.get("taught"),
-    )
-    if ctx.config.get("taught"):  # the taught slice's traces + every other train item answer-only (recon.data.taught)
-        from recon.data.taught import TAUGHT_EVAL, grpo_file, sft_file as taught_sft_file
+    from recon.data.taught import TAUGHT_EVAL, TAUGHT_TRAIN, TAUGHT_TRAIN_KEPT
 
-        excluded = set(ctx.config.get("exclude_categories", []))
-        sft_file = taught_sft_file(out, ctx.config["taught"], ctx.preset.get("seed", 0), excluded)
-        taught_train = grpo_file(out, excluded)
-    else:
-        sft_file = _sft_subset(out, ctx.config)
-    return {
-        "dir": str(out),
-        "train": str(out / "train.jsonl"),
-        "training": str(_training_split(out, ctx.config)),
-        "eval": str(out / "eval.jsonl"),
-        "sft": str(sft_file),
-        **({"taught_eval": str(out / TAUGHT_EVAL), "taught_train": str(taught_train)} if ctx.config.get("taught") else {}),
-        "counts": report.get("counts", {}),
-    }
+    out, config = ctx.where("data"), ctx.config
+    excluded, taught = config.get("exclude_categories"), config.get("taught")
+    clash = [key for key in ("sft_per_category", "sft_reasoning") if taught and key in config]
+    if clash:
+        raise PresetError(f"preset: data.taught decides the SFT targets (the slice's traces, every other item answer-only); remove data.{clash[0]}")
+    outputs = {"dir": str(out), "train": str(out / "train.jsonl"), "training": str(out / (TRAIN_KEPT if excluded else "train.jsonl")),
+               "eval": str(out / "eval.jsonl"), "sft": str(out / SFT_FILE)}  # fmt: skip
+    if taught:
+        outputs.update(taught_eval=str(out / TAUGHT_EVAL), taught_train=str(out / (TAUGHT_TRAIN_KEPT if excluded else TAUGHT_TRAIN)))
+    lines = [
+        f"verified splits → {out} ({config.get('generated_per_category', 200)} generated items per "
+        f"category for train, {config.get('eval_generated_per_category', 20)} for eval; "
+        + (f"SFT targets: {config.get('sft_reasoning', 'full')} reasoning)" if not taught else
+           "SFT targets: the taught slice's local traces, every other train item answer-only)"),
+        *([f"taught slice: {', '.join(sorted(taught.get('categories') or {}))}: {taught.get('train_per_category', 1000)} "
+           f"train and {taught.get('eval_per_category', 100)} eval items per category (fresh, keys disjoint)"] if taught else []),
+        *([f"training files without {', '.join(excluded)} (eval unchanged)"] if excluded else []),
+    ]
+
+    def execute() -> dict[str, Any]:
+        report = build_splits(
+            ctx.path("data"),
+            seed=ctx.preset.get("seed", 0),
+            generated_per_category=config.get("generated_per_category", 200),
+            eval_generated_per_category=config.get("eval_generated_per_category", 20),
+            difficulty=config.get("difficulty", 0),
+            save_datasets=False,
+            progress=True,
+            shortcut_items=config.get("shortcut_items", SHORTCUT_ITEMS),
+            hub_id=hub_id(ctx.preset),
+            taught=taught,
+        )
+        if taught:  # the taught slice's traces + every other train item answer-only (recon.data.taught)
+            from recon.data.taught import grpo_file, sft_file as taught_sft_file
+
+            taught_sft_file(out, taught, ctx.preset.get("seed", 0), set(excluded or []))
+            grpo_file(out, set(excluded or []))
+        else:
+            _sft_subset(out, config)
+        _training_split(out, config)
+        return {**outputs, "counts": report.get("counts", {})}
+
+    return Plan(lines, outputs, execute)
+
+
+SFT_FILE = "sft_solutions.jsonl"
 
 
 def _sft_subset(out: Path, config: dict[str, Any]) -> Path:
@@ -113,7 +131,7 @@ def _sft_subset(out: Path, config: dict[str, Any]) -> Path:
         chosen += problems
     if config.get("sft_reasoning", "full") == "none":
         chosen = [_answer_only(p) for p in chosen]
-    path = out / "sft_solutions.jsonl"
+    path = out / SFT_FILE
     write_jsonl(chosen, path)
     return path
 
@@ -139,74 +157,119 @@ def _answer_only(problem):
     return replace(problem, meta={**problem.meta, "solution": f"<think>\n</think>\n\n{answer}"})
 
 
-def _train(ctx: StageContext, kind: str, model: str, dataset: str) -> dict[str, Any]:
-    """Write the merged recipe and run `recon.training.<kind>` in a fresh process (or `accelerate launch`)."""
-    recipe = yaml.safe_load(resource_path(ctx.config["recipe"]).read_text())
-    # `recipes/…` values (a chat template, an accelerate config) resolve to the packaged copy outside the repository.
-    merged = {key: packaged(value) for key, value in {**recipe, **copy.deepcopy(ctx.config.get("args", {}))}.items()}
-    out_dir = ctx.path("train", kind)
-    merged.update(model_name_or_path=model, dataset=dataset, output_dir=str(out_dir))
-    merged.setdefault("think", ctx.preset.get("think", "required"))
-    merged.setdefault("seed", ctx.preset.get("seed", 0))
-    if merged.get("heldout_size") and "heldout_split" not in ctx.config.get("args", {}):
-        merged["heldout_split"] = ctx.outputs["data"]["eval"]  # the learning curve: a fixed slice of this run's verified eval
-    if hub_id(ctx.preset):  # the training process reads its held-out split from the same place
-        merged.setdefault("hub_id", hub_id(ctx.preset))
-    config_file = ctx.path("train", f"{kind}.yaml")
-    config_file.write_text(yaml.safe_dump(merged, sort_keys=False))
-    launcher = [packaged(arg) for arg in ctx.config.get("launcher", [sys.executable])]
-    launcher = with_num_processes(launcher, visible_gpus())  # accelerate: every visible GPU unless the launcher says
-    command = [*launcher, "-m", f"recon.training.{kind}", "--config", str(config_file)]
-    ctx.console.print(f"[dim]$ {' '.join(command)}[/dim]")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    # The checkpoint folder is a run of its own, opened by the training process (`recon.training.run`):
-    # locked while it trains, never resumed under another configuration (the stage also clears it when its key changes).
-    completed = subprocess.run(command, env=env)
-    if completed.returncode != 0:
-        # The training process has printed its own error above; this is the pipeline's one line.
-        raise UserError(f"{kind} training failed (exit {completed.returncode}; its output is above); config: {config_file}")
-    return {"checkpoint": str(out_dir), "config": str(config_file)}
+def training_plan(kind: str):
+    """The planner of a training stage: SFT from the preset's model on solver-written worked solutions (or
+    any SFT source named in the preset); GRPO from the SFT checkpoint (or the model, `from_sft: false`) with
+    the hierarchical reward on the verified train split (`dataset: verified`) or another source (`train`: the
+    published problems, as in the paper). A source named in the preset loses its eval overlap first. The
+    merged recipe is written and `recon.training.<kind>` runs in a fresh process (or `accelerate launch`)."""
+
+    def plan(ctx: StageContext) -> Plan:
+        from recon.data.registry import describe as describe_dataset
+
+        config, preset, hub = ctx.config, ctx.preset, hub_id(ctx.preset)
+        own = {"sft": "generated", "grpo": "verified"}[kind]
+        if kind == "grpo" and config.get("dataset") == "taught":  # the taught slice's train items (data.taught)
+            if not (preset.get("data") or {}).get("taught"):
+                raise PresetError("preset: grpo.dataset taught needs a data.taught section (the taught slice)")
+            own = "taught"
+        dataset = config.get("dataset", own)
+        if (preset.get("data") or {}).get("exclude_categories") and dataset != own:
+            raise PresetError(f"preset: data.exclude_categories applies to the run's own training files; {kind}.dataset must be {own}")
+        recipe_file = resource_path(config["recipe"]) if config.get("recipe") else None
+        if recipe_file is None or not recipe_file.is_file():
+            raise PresetError(f"preset: {kind}.recipe: {config.get('recipe')!r} not found")
+        recipe = yaml.safe_load(recipe_file.read_text()) or {}
+        start = str(ctx.output("sft", "checkpoint")) if kind == "grpo" and config.get("from_sft", True) else preset["model"]
+        if dataset == own:
+            source = data = str(ctx.output("data", {"sft": "sft", "grpo": "training", "taught": "taught_train"}[own if kind == "grpo" else kind]))
+        else:  # filtered in `execute`
+            source, data = describe_dataset(dataset, part="train", hub_id=hub), str(ctx.where("train", f"{kind}_data.jsonl"))
+        out_dir, config_file = ctx.where("train", kind), ctx.where("train", f"{kind}.yaml")
+        # `recipes/…` values (a chat template, an accelerate config) resolve to the packaged copy outside the repository.
+        merged = {key: packaged(value) for key, value in {**recipe, **copy.deepcopy(config.get("args", {}))}.items()}
+        merged.update(model_name_or_path=start, dataset=data, output_dir=str(out_dir))
+        merged.setdefault("think", preset.get("think", "required"))
+        merged.setdefault("seed", preset.get("seed", 0))
+        if merged.get("heldout_size") and "heldout_split" not in config.get("args", {}):
+            merged["heldout_split"] = str(ctx.output("data", "eval"))  # the learning curve: a fixed slice of this run's verified eval
+        if hub:  # the training process reads its held-out split from the same place
+            merged.setdefault("hub_id", hub)
+        launcher = [packaged(arg) for arg in config.get("launcher", [sys.executable])]
+        filtered = None if dataset == own else _filtered_size(dataset, ctx.run_dir, hub)
+        lines = [
+            f"model {start}",
+            f"data {source}",
+            f"recipe {recipe_file} + args {config.get('args', {})}",
+            f"launcher {' '.join(map(str, launcher))}",
+            f"checkpoint → {out_dir}",
+            *([f"learning curve: {merged['heldout_size']} held-out items of {merged['heldout_split']} (stratified) at every "
+               f"save ({merged.get('save_steps')} steps)"] if merged.get("heldout_size") else []),  # fmt: skip
+            *([f"data filter: {filtered[0]} of {filtered[1]} items kept, {filtered[1] - filtered[0]} overlap {filtered[2]}"] if filtered else []),
+            *stage_training_plan(kind, config, recipe, filtered[0] if filtered else None),
+        ]
+        outputs = {"checkpoint": str(out_dir), "config": str(config_file)}
+
+        def execute() -> dict[str, Any]:
+            extra = {}
+            if dataset != own:
+                from recon.data.build import filter_training_source
+
+                extra["data_filter"] = filtered = filter_training_source(
+                    dataset, ctx.output("data", "eval"), ctx.path("train", f"{kind}_data.jsonl"), hub_id=hub
+                )
+                ctx.console.print(f"[dim]{dataset}: {filtered['removed']} of {filtered['items']} items overlap the eval and are left out[/dim]")
+            ctx.path("train", kind)
+            config_file.write_text(yaml.safe_dump(merged, sort_keys=False))
+            # accelerate: every visible GPU unless the launcher says
+            command = [*with_num_processes(launcher, visible_gpus()), "-m", f"recon.training.{kind}", "--config", str(config_file)]
+            ctx.console.print(f"[dim]$ {' '.join(command)}[/dim]")
+            env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+            # The checkpoint folder is a run of its own, opened by the training process (`recon.training.run`):
+            # locked while it trains, never resumed under another configuration (the stage also clears it when its key changes).
+            completed = subprocess.run(command, env=env)
+            if completed.returncode != 0:
+                # The training process has printed its own error above; this is the pipeline's one line.
+                raise UserError(f"{kind} training failed (exit {completed.returncode}; its output is above); config: {config_file}")
+            return {**outputs, **extra}
+
+        return Plan(lines, outputs, execute)
+
+    return plan
 
 
-def sft_stage(ctx: StageContext) -> dict[str, Any]:
-    """SFT on solver-written worked solutions (or any SFT source named in the preset)."""
-    dataset = ctx.config.get("dataset", "generated")
-    if dataset == "generated":
-        return _train(ctx, "sft", ctx.preset["model"], ctx.outputs["data"]["sft"])
-    return _train_filtered(ctx, "sft", ctx.preset["model"], dataset)
+def _filtered_size(dataset: str, run_dir: Path, hub: str | None) -> tuple[int, int, str] | None:
+    """(kept, items, against what) of the eval-overlap filter the stage applies to `dataset`
+    (`training_stage_plan`), for the plan: against the run's eval when the data stage has built it, else against
+    the published eval items its audit keeps (the run's eval holds those plus generated items). None when the
+    data cannot be read."""
+    import tempfile
+    from collections import defaultdict
 
+    from recon.data.build import _kept, filter_training_source
+    from recon.data.problem import write_jsonl
+    from recon.data.published import load_all
 
-def _train_filtered(ctx: StageContext, kind: str, model: str, dataset: str) -> dict[str, Any]:
-    """`_train` on a training source named in the preset, without the items that overlap the eval."""
-    from recon.data.build import filter_training_source
-
-    filtered = filter_training_source(
-        dataset, ctx.outputs["data"]["eval"], ctx.path("train", f"{kind}_data.jsonl"), hub_id=hub_id(ctx.preset)
-    )
-    ctx.console.print(f"[dim]{dataset}: {filtered['removed']} of {filtered['items']} items overlap the eval and are left out[/dim]")
-    return {**_train(ctx, kind, model, filtered["path"]), "data_filter": filtered}
-
-
-def grpo_stage(ctx: StageContext) -> dict[str, Any]:
-    """GRPO from the SFT checkpoint with the hierarchical reward on the verified train split (`dataset:
-    verified`, the default) or another source (`train`: the published problems, as in the paper), which
-    loses its eval overlap first."""
-    start = ctx.outputs["sft"]["checkpoint"] if ctx.config.get("from_sft", True) else ctx.preset["model"]
-    dataset = ctx.config.get("dataset", "verified")
-    if dataset in ("verified", "taught"):  # taught: the taught slice's train items (data.taught)
-        data = ctx.outputs["data"]
-        return _train(ctx, "grpo", start, data["taught_train"] if dataset == "taught" else data.get("training", data["train"]))
-    return _train_filtered(ctx, "grpo", start, dataset)
+    eval_path, against = run_dir / "data" / "eval.jsonl", f"the eval ({run_dir / 'data' / 'eval.jsonl'})"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            if not eval_path.is_file():
+                eval_path, against = Path(tmp) / "eval.jsonl", "the audited published eval items the data stage puts in the run's eval"
+                write_jsonl(_kept(load_all(None, hub)["eval"], defaultdict(dict)), eval_path)
+            found = filter_training_source(dataset, eval_path, Path(tmp) / "kept.jsonl", hub_id=hub)
+    except Exception:  # noqa: BLE001 - a dry run reports; data not downloaded yet: size unknown
+        return None
+    return found["items"] - found["removed"], found["items"], against
 
 
 def _models(ctx: StageContext) -> dict[str, str]:
-    """The models eval and games compare: base, SFT and GRPO, or those the preset's `models` names
-    (an ablation leaves out the base model another run has already measured)."""
+    """The models eval and games compare: base, SFT and GRPO (those of the run's stages), or those the
+    preset's `models` names (an ablation leaves out the base model another run has already measured)."""
     models = {"base": ctx.preset["model"]}
     for stage in MODEL_STAGES[1:]:
         if stage in ctx.outputs:
-            models[stage] = ctx.outputs[stage]["checkpoint"]
-    return _compared(models, ctx.preset)
+            models[stage] = str(ctx.output(stage, "checkpoint"))
+    return {label: model for label, model in models.items() if label in ctx.preset.get("models", MODEL_STAGES)}
 
 
 def _backend(section: dict[str, Any], model: str):
@@ -215,49 +278,69 @@ def _backend(section: dict[str, Any], model: str):
     return load_backend(section.get("backend", "hf"), model=model, **section.get("backend_options", {}))
 
 
-def eval_stage(ctx: StageContext) -> dict[str, Any]:
+def _backend_line(config: dict[str, Any]) -> str:
+    return f"backend {config.get('backend', 'hf')} {config.get('backend_options', {})}"
+
+
+def eval_plan(ctx: StageContext) -> Plan:
     """Each model on the verified eval (with option permutations) and on the published Recon-Eval.
 
     `verified` is this run's own verified eval split; any other name (`recon-eval`, `recon-train`, a
     JSONL path) is loaded by `recon.evaluation.runner.load_eval_problems`."""
-    from recon.data.problem import read_problems
-    from recon.evaluation.runner import EvalConfig, evaluate, load_eval_problems, select_problems
+    from recon.data.registry import describe as describe_dataset
 
-    train = read_problems(ctx.outputs["data"]["train"])
     datasets = ctx.config.get("datasets", EVAL_DATASETS)
-    problems_of = {
-        name: select_problems(
-            read_problems(ctx.outputs["data"][OWN_EVAL[name]]) if name in OWN_EVAL else load_eval_problems(name, hub_id(ctx.preset)),
-            settings.get("categories"),
-            settings.get("limit"),
-        )
-        for name, settings in datasets.items()
-    }
-    runs, failed = [], []
-    for label, model in _models(ctx).items():
-        # One backend per model, closed (a vLLM engine shut down, its GPU memory released) before the next.
-        with closing_backend(_backend(ctx.config, model)) as backend:
-            for name, settings in datasets.items():
-                problems = problems_of[name]
-                config = EvalConfig(
-                    model=model,
-                    backend=backend.name,
-                    data=name,
-                    limit=settings.get("limit"),
-                    max_tokens=settings.get("max_tokens", ctx.config.get("max_tokens", 512)),
-                    permutations=settings.get("permutations", 1),
-                    think=ctx.preset.get("think", "required"),
-                    seed=ctx.preset.get("seed", 0),
-                    label=label,
-                )
-                out = ctx.path("eval", label, name)
-                ctx.console.print(f"[bold]{label}[/bold] on {name}: {len(problems)} items × {config.permutations} orders")
-                results = evaluate(backend, problems, config, out, baselines_train=train if name in OWN_EVAL else None)
-                runs.append({"model": label, "dataset": name, "dir": str(out), "accuracy": results["overall"]["accuracy"]})
-                if results["overall"].get("n_errors"):
-                    failed.append(f"{label} on {name}: {results['overall']['n_errors']} failed requests")
-    _check_failed("eval", failed)
-    return {"runs": runs}
+    hub = hub_id(ctx.preset)
+    if "taught" in datasets and not (ctx.preset.get("data") or {}).get("taught"):
+        raise PresetError("preset: eval.datasets.taught needs a data.taught section (the taught slice)")
+    sources = {name: str(ctx.output("data", OWN_EVAL[name])) if name in OWN_EVAL else describe_dataset(name, hub_id=hub) for name in datasets}
+    models = _models(ctx)
+    lines = [f"{_backend_line(ctx.config)}, max_tokens {ctx.config.get('max_tokens', 512)}"]
+    lines += [f"dataset {name}: {sources[name]} (limit {settings.get('limit')}, {settings.get('permutations', 1)} option orders"
+              + (f", max_tokens {settings['max_tokens']})" if "max_tokens" in settings else ")") for name, settings in datasets.items()]  # fmt: skip
+    lines += [f"{label} = {model} → {', '.join(str(ctx.where('eval', label, n)) for n in datasets)}" for label, model in models.items()]
+    outputs = {"runs": [{"model": label, "dataset": name, "dir": str(ctx.where("eval", label, name))} for label in models for name in datasets]}
+
+    def execute() -> dict[str, Any]:
+        from recon.data.problem import read_problems
+        from recon.evaluation.runner import EvalConfig, evaluate, load_eval_problems, select_problems
+
+        train = read_problems(ctx.output("data", "train"))
+        problems_of = {
+            name: select_problems(
+                read_problems(sources[name]) if name in OWN_EVAL else load_eval_problems(name, hub),
+                settings.get("categories"),
+                settings.get("limit"),
+            )
+            for name, settings in datasets.items()
+        }
+        runs, failed = [], []
+        for label, model in models.items():
+            # One backend per model, closed (a vLLM engine shut down, its GPU memory released) before the next.
+            with closing_backend(_backend(ctx.config, model)) as backend:
+                for name, settings in datasets.items():
+                    problems = problems_of[name]
+                    config = EvalConfig(
+                        model=model,
+                        backend=backend.name,
+                        data=name,
+                        limit=settings.get("limit"),
+                        max_tokens=settings.get("max_tokens", ctx.config.get("max_tokens", 512)),
+                        permutations=settings.get("permutations", 1),
+                        think=ctx.preset.get("think", "required"),
+                        seed=ctx.preset.get("seed", 0),
+                        label=label,
+                    )
+                    out = ctx.path("eval", label, name)
+                    ctx.console.print(f"[bold]{label}[/bold] on {name}: {len(problems)} items × {config.permutations} orders")
+                    results = evaluate(backend, problems, config, out, baselines_train=train if name in OWN_EVAL else None)
+                    runs.append({"model": label, "dataset": name, "dir": str(out), "accuracy": results["overall"]["accuracy"]})
+                    if results["overall"].get("n_errors"):
+                        failed.append(f"{label} on {name}: {results['overall']['n_errors']} failed requests")
+        _check_failed("eval", failed)
+        return {"runs": runs}
+
+    return Plan(lines, outputs, execute)
 
 
 def _check_failed(stage: str, failed: list[str]) -> None:
@@ -266,18 +349,28 @@ def _check_failed(stage: str, failed: list[str]) -> None:
         raise FailedItems(f"stage {stage} has failed items ({'; '.join(failed)}); not recorded as done: rerun the same command to retry them")
 
 
-def games_stage(ctx: StageContext) -> dict[str, Any]:
+GAME_PARTS = ("selfplay", "arena")
+
+
+def games_plan(ctx: StageContext) -> Plan:
     """Self-play in the ten complete-information games and a short arena against random and MCTS."""
-    selfplay_cfg = ctx.config.get("selfplay", {})
-    arena_cfg = ctx.config.get("arena", {})
-    out: dict[str, list] = {"selfplay": [], "arena": []}
-    for label, model in _models(ctx).items():
-        with closing_backend(_backend(ctx.config, model)) as backend:  # one engine at a time (see eval_stage)
-            _play(ctx, label, backend, selfplay_cfg, arena_cfg, out)
-    _check_failed("games", [
-        f"{part} {entry['model']}: {entry['failed']} with a failed request" for part in ("selfplay", "arena") for entry in out[part] if entry["failed"]
-    ])
-    return out
+    parts = [part for part in GAME_PARTS if ctx.config.get(part)]
+    models = _models(ctx)
+    lines = [_backend_line(ctx.config), *(f"{part} {ctx.config[part]}" for part in parts)]
+    lines += [f"{label} = {model} → {', '.join(str(ctx.where('games', label, part)) for part in parts)}" for label, model in models.items()]
+    outputs = {part: [{"model": label, "dir": str(ctx.where("games", label, part))} for label in models] for part in GAME_PARTS}
+
+    def execute() -> dict[str, Any]:
+        out: dict[str, list] = {part: [] for part in GAME_PARTS}
+        for label, model in models.items():
+            with closing_backend(_backend(ctx.config, model)) as backend:  # one engine at a time (see eval_plan)
+                _play(ctx, label, backend, ctx.config.get("selfplay", {}), ctx.config.get("arena", {}), out)
+        _check_failed("games", [
+            f"{part} {entry['model']}: {entry['failed']} with a failed request" for part in GAME_PARTS for entry in out[part] if entry["failed"]
+        ])
+        return out
+
+    return Plan(lines, outputs, execute)
 
 
 def _play(ctx: StageContext, label: str, backend, selfplay_cfg: dict, arena_cfg: dict, out: dict[str, list]) -> None:
@@ -311,175 +404,28 @@ def _play(ctx: StageContext, label: str, backend, selfplay_cfg: dict, arena_cfg:
         out["arena"].append({"model": label, "dir": str(path), "failed": results["failed_request_matches"]})
 
 
-def report_stage(ctx: StageContext) -> dict[str, Any]:
+def report_plan(ctx: StageContext) -> Plan:
     """The report folder: index.md, index.html and PNG figures."""
-    from recon.report.build import build_report
+    out = ctx.where("report")
 
-    paths = build_report([ctx.run_dir], ctx.run_dir / "report")
-    return {key: str(value) for key, value in paths.items()}
+    def execute() -> dict[str, Any]:
+        from recon.report.build import build_report
+
+        return {key: str(value) for key, value in build_report([ctx.run_dir], out).items()}
+
+    return Plan([f"report → {out} (index.md, index.html, figures)"], {"markdown": str(out / "index.md")}, execute)
 
 
 STAGES: list[Stage] = [
-    Stage("data", data_stage, "build verified splits", dirs=("data",)),
-    Stage("sft", sft_stage, "supervised fine-tuning on worked solutions", needs=("data",), inputs=_recipe_digest,
-          dirs=("train/sft", "train/sft.yaml", "train/sft_data.jsonl")),
-    Stage("grpo", grpo_stage, "GRPO from the SFT checkpoint", needs=("data", "sft"), inputs=_recipe_digest,
-          dirs=("train/grpo", "train/grpo.yaml", "train/grpo_data.jsonl")),
-    Stage("eval", eval_stage, "evaluate base, SFT and GRPO", needs=("data", "sft", "grpo"), dirs=("eval",),
-          reads=("models",)),
-    Stage("games", games_stage, "self-play equilibria and arena", needs=("sft", "grpo"), dirs=("games",),
-          reads=("models",)),
-    Stage("report", report_stage, "write the report", needs=("data", "sft", "grpo", "eval", "games"), dirs=("report",)),
+    planned("data", data_plan, "build verified splits", dirs=("data",)),
+    planned("sft", training_plan("sft"), "supervised fine-tuning on worked solutions", needs=("data",), inputs=_recipe_digest,
+            dirs=("train/sft", "train/sft.yaml", "train/sft_data.jsonl")),
+    planned("grpo", training_plan("grpo"), "GRPO from the SFT checkpoint", needs=("data", "sft"), inputs=_recipe_digest,
+            dirs=("train/grpo", "train/grpo.yaml", "train/grpo_data.jsonl")),
+    planned("eval", eval_plan, "evaluate base, SFT and GRPO", needs=("data", "sft", "grpo"), dirs=("eval",), reads=("models",)),
+    planned("games", games_plan, "self-play equilibria and arena", needs=("sft", "grpo"), dirs=("games",), reads=("models",)),
+    planned("report", report_plan, "write the report", needs=("data", "sft", "grpo", "eval", "games"), dirs=("report",)),
 ]
-
-
-# ------------------------------------------------------------------ dry run
-# Each stage describes what it would do, in lines, from its config, the preset and the run folder; a
-# stage that has more to say (e.g. a training stage's per-device batch) adds lines in its function.
-
-
-def _models_planned(preset: dict[str, Any], run_dir: Path, stages: list[str]) -> dict[str, str]:
-    models = {"base": preset["model"]}
-    models.update({kind: str(run_dir / "train" / kind) for kind in MODEL_STAGES[1:] if kind in stages})
-    return _compared(models, preset)
-
-
-def _compared(models: dict[str, str], preset: dict[str, Any]) -> dict[str, str]:
-    """The models of `models` that the preset's `models` key names (all of them without the key)."""
-    return {label: model for label, model in models.items() if label in preset.get("models", MODEL_STAGES)}
-
-
-def _describe_data(config: dict[str, Any], preset: dict[str, Any], run_dir: Path, stages: list[str]) -> list[str]:
-    clash = [key for key in ("sft_per_category", "sft_reasoning") if config.get("taught") and key in config]
-    if clash:
-        raise PresetError(f"preset: data.taught decides the SFT targets (the slice's traces, every other item answer-only); remove data.{clash[0]}")
-    return [
-        f"verified splits → {run_dir / 'data'} ({config.get('generated_per_category', 200)} generated items per "
-        f"category for train, {config.get('eval_generated_per_category', 20)} for eval; "
-        + (f"SFT targets: {config.get('sft_reasoning', 'full')} reasoning)" if not config.get("taught") else
-           "SFT targets: the taught slice's local traces, every other train item answer-only)"),
-        *([f"taught slice: {', '.join(sorted(config['taught'].get('categories') or {}))}: {config['taught'].get('train_per_category', 1000)} "
-           f"train and {config['taught'].get('eval_per_category', 100)} eval items per category (fresh, keys disjoint)"] if config.get("taught") else []),
-        *([f"training files without {', '.join(config['exclude_categories'])} (eval unchanged)"] if config.get("exclude_categories") else []),
-    ]
-
-
-def _describe_training(kind: str):
-    def describe(config: dict[str, Any], preset: dict[str, Any], run_dir: Path, stages: list[str]) -> list[str]:
-        from recon.data.registry import describe as describe_dataset
-
-        hub = hub_id(preset)
-        own = {"sft": "generated", "grpo": "verified"}[kind]
-        if kind == "grpo" and config.get("dataset") == "taught":
-            if not (preset.get("data") or {}).get("taught"):
-                raise PresetError("preset: grpo.dataset taught needs a data.taught section (the taught slice)")
-            own = "taught"
-        if (preset.get("data") or {}).get("exclude_categories") and config.get("dataset", own) != own:
-            raise PresetError(f"preset: data.exclude_categories applies to the run's own training files; {kind}.dataset must be {own}")
-        if kind == "sft":
-            start = preset["model"]
-            dataset = config.get("dataset", "generated")
-            source = str(run_dir / "data" / "sft_solutions.jsonl") if dataset == "generated" else describe_dataset(dataset, part="train", hub_id=hub)
-        else:
-            start = str(run_dir / "train" / "sft") if config.get("from_sft", True) else preset["model"]
-            dataset = config.get("dataset", "verified")
-            train = TRAIN_KEPT if (preset.get("data") or {}).get("exclude_categories") else "train.jsonl"
-            if dataset == "taught":
-                from recon.data.taught import TAUGHT_TRAIN, TAUGHT_TRAIN_KEPT
-
-                train = TAUGHT_TRAIN_KEPT if (preset.get("data") or {}).get("exclude_categories") else TAUGHT_TRAIN
-            source = str(run_dir / "data" / train) if dataset in ("verified", "taught") else describe_dataset(dataset, part="train", hub_id=hub)
-        recipe = resource_path(config["recipe"]) if config.get("recipe") else None
-        if recipe is None or not recipe.is_file():
-            raise PresetError(f"preset: {kind}.recipe: {config.get('recipe')!r} not found")
-        filtered = None if dataset in ("generated", "verified") else _filtered_size(dataset, run_dir, hub)
-        return [
-            f"model {start}",
-            f"data {source}",
-            f"recipe {recipe} + args {config.get('args', {})}",
-            f"launcher {' '.join(map(str, (packaged(a) for a in config.get('launcher', [sys.executable]))))}",
-            f"checkpoint → {run_dir / 'train' / kind}",
-            *_describe_heldout(kind, config, yaml.safe_load(recipe.read_text()), run_dir),
-            *([f"data filter: {filtered[0]} of {filtered[1]} items kept, {filtered[1] - filtered[0]} overlap {filtered[2]}"] if filtered else []),
-            *stage_training_plan(kind, config, yaml.safe_load(recipe.read_text()), filtered[0] if filtered else None),
-        ]
-
-    return describe
-
-
-def _filtered_size(dataset: str, run_dir: Path, hub: str | None) -> tuple[int, int, str] | None:
-    """(kept, items, against what) of the eval-overlap filter the stage applies to `dataset`
-    (`_train_filtered`), for the plan: against the run's eval when the data stage has built it, else against
-    the published eval items its audit keeps (the run's eval holds those plus generated items). None when the
-    data cannot be read."""
-    import tempfile
-    from collections import defaultdict
-
-    from recon.data.build import _kept, filter_training_source
-    from recon.data.problem import write_jsonl
-    from recon.data.published import load_all
-
-    eval_path, against = run_dir / "data" / "eval.jsonl", f"the eval ({run_dir / 'data' / 'eval.jsonl'})"
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            if not eval_path.is_file():
-                eval_path, against = Path(tmp) / "eval.jsonl", "the audited published eval items the data stage puts in the run's eval"
-                write_jsonl(_kept(load_all(None, hub)["eval"], defaultdict(dict)), eval_path)
-            found = filter_training_source(dataset, eval_path, Path(tmp) / "kept.jsonl", hub_id=hub)
-    except Exception:  # noqa: BLE001 - a dry run reports; data not downloaded yet: size unknown
-        return None
-    return found["items"] - found["removed"], found["items"], against
-
-
-def _describe_heldout(kind: str, config: dict[str, Any], recipe: dict[str, Any], run_dir: Path) -> list[str]:
-    """The learning-curve line: which held-out items the training evaluates at every save (see `_train`)."""
-    merged = {**recipe, **config.get("args", {})}
-    if not merged.get("heldout_size"):
-        return []
-    split = merged["heldout_split"] if "heldout_split" in config.get("args", {}) else run_dir / "data" / "eval.jsonl"
-    return [f"learning curve: {merged['heldout_size']} held-out items of {split} (stratified) at every save ({merged.get('save_steps')} steps)"]
-
-
-def _describe_eval(config: dict[str, Any], preset: dict[str, Any], run_dir: Path, stages: list[str]) -> list[str]:
-    from recon.data.registry import describe as describe_dataset
-
-    datasets = config.get("datasets", EVAL_DATASETS)
-    lines = [f"backend {config.get('backend', 'hf')} {config.get('backend_options', {})}, max_tokens {config.get('max_tokens', 512)}"]
-    for name, settings in datasets.items():
-        if name == "taught" and not (preset.get("data") or {}).get("taught"):
-            raise PresetError("preset: eval.datasets.taught needs a data.taught section (the taught slice)")
-        source = str(run_dir / "data" / {"verified": "eval.jsonl", "taught": "taught_eval.jsonl"}[name]) if name in OWN_EVAL \
-            else describe_dataset(name, hub_id=hub_id(preset))
-        lines.append(f"dataset {name}: {source} (limit {settings.get('limit')}, {settings.get('permutations', 1)} option orders"
-                     + (f", max_tokens {settings['max_tokens']})" if "max_tokens" in settings else ")"))
-    for label, model in _models_planned(preset, run_dir, stages).items():
-        lines.append(f"{label} = {model} → {', '.join(str(run_dir / 'eval' / label / n) for n in datasets)}")
-    return lines
-
-
-def _describe_games(config: dict[str, Any], preset: dict[str, Any], run_dir: Path, stages: list[str]) -> list[str]:
-    lines = [f"backend {config.get('backend', 'hf')} {config.get('backend_options', {})}"]
-    for part in ("selfplay", "arena"):
-        if config.get(part):
-            lines.append(f"{part} {config[part]}")
-    for label, model in _models_planned(preset, run_dir, stages).items():
-        parts = [str(run_dir / "games" / label / part) for part in ("selfplay", "arena") if config.get(part)]
-        lines.append(f"{label} = {model} → {', '.join(parts)}")
-    return lines
-
-
-def _describe_report(config: dict[str, Any], preset: dict[str, Any], run_dir: Path, stages: list[str]) -> list[str]:
-    return [f"report → {run_dir / 'report'} (index.md, index.html, figures)"]
-
-
-DESCRIBE = {
-    "data": _describe_data,
-    "sft": _describe_training("sft"),
-    "grpo": _describe_training("grpo"),
-    "eval": _describe_eval,
-    "games": _describe_games,
-    "report": _describe_report,
-}
 
 
 def _published_source_line(preset: dict[str, Any]) -> str:
@@ -497,26 +443,33 @@ def selected_stages(preset: dict[str, Any]) -> list[Stage]:
 
 
 def plan(preset: dict[str, Any], run_dir: Path, only: list[str] | None = None, from_stage: str | None = None) -> list[str]:
-    """What `run_pipeline` would run, stage by stage: models, datasets and output folders. Runs nothing;
-    an unusable dataset name or recipe raises here, before any stage runs."""
-    stages = [s.name for s in selected_stages(preset)]
+    """What `run_pipeline` would run, stage by stage: models, datasets and output folders, from each stage's
+    own planner (`Stage.plan`, the one its run executes) with the outputs the earlier stages plan. Runs and
+    writes nothing; an unusable dataset name or recipe raises here, before any stage runs."""
+    from rich.console import Console
+
+    stages = selected_stages(preset)
+    names = [s.name for s in stages]
     if not stages:
         raise PresetError("preset: stages: no stage selected")
-    for flag, names in (("--only", only or []), ("--from", [from_stage] if from_stage else [])):
-        for name in names:
-            if name not in stages:
-                raise PresetError(f"{flag} {name}: not a stage of this preset ({', '.join(stages)})")
+    for flag, chosen in (("--only", only or []), ("--from", [from_stage] if from_stage else [])):
+        for name in chosen:
+            if name not in names:
+                raise PresetError(f"{flag} {name}: not a stage of this preset ({', '.join(names)})")
     lines = [f"preset {preset['name']}: model {preset['model']}, think {preset.get('think', 'required')}, seed {preset.get('seed', 0)}",
              f"run folder {run_dir}", _published_source_line(preset)]
-    for index, name in enumerate(stages, 1):
-        skipped = " (skipped: --only)" if only and name not in only else ""
-        lines.append(f"{index}. {name}{skipped}")
+    outputs: dict[str, dict[str, Any]] = {}
+    for index, stage in enumerate(stages, 1):
+        skipped = " (skipped: --only)" if only and stage.name not in only else ""
+        lines.append(f"{index}. {stage.name}{skipped}")
         try:
-            lines += [f"   {line}" for line in DESCRIBE[name](preset.get(name) or {}, preset, run_dir, stages)]
+            planned_stage = stage.plan(StageContext(run_dir, preset.get(stage.name) or {}, preset, outputs, Console(quiet=True)))
         except PresetError:
             raise
         except UserError as exc:
-            raise PresetError(f"preset: {name}: {exc}") from None
+            raise PresetError(f"preset: {stage.name}: {exc}") from None
+        lines += [f"   {line}" for line in planned_stage.lines]
+        outputs[stage.name] = relative_to_run(planned_stage.outputs, run_dir)
     return lines
 
 

@@ -1,5 +1,9 @@
 """Cached, ordered stages: a stage reruns only when its configuration or an upstream stage changed.
 
+A stage is planned, then run: `Stage.plan(ctx)` says what it will do (the lines `recon pipeline --dry-run`
+prints, the outputs later stages read) and returns a `Plan` whose `execute` does exactly that, so the dry
+run and the run cannot disagree. Output paths are stored relative to the run folder (`recon.runs.PipelineState`).
+
 A stage that reruns with another key starts from empty output folders (`Stage.dirs` are cleared), so
 no eval record, training checkpoint or game transcript of another configuration is ever reused; a
 stage killed mid-run resumes its own folders when rerun with the same key. The run folder is held
@@ -16,9 +20,8 @@ from typing import Any, Callable
 
 from rich.console import Console
 
-from recon.runs import digest, open_run, write_json
+from recon.runs import PIPELINE_FILE, PipelineState, digest, open_run, relative_to_run, write_json
 
-PIPELINE_FILE = "pipeline.json"
 # The preset's top-level keys every stage's result depends on.
 SHARED = ("model", "think", "seed")
 
@@ -34,9 +37,28 @@ class StageContext:
     console: Console
 
     def path(self, *parts: str) -> Path:
+        """A path in the run folder, its parent folder created (for writing)."""
         p = self.run_dir.joinpath(*parts)
         p.parent.mkdir(parents=True, exist_ok=True)
         return p
+
+    def where(self, *parts: str) -> Path:
+        """A path in the run folder, nothing created (for planning)."""
+        return self.run_dir.joinpath(*parts)
+
+    def output(self, stage: str, key: str) -> Path:
+        """A path among an earlier stage's outputs (stored relative to the run folder)."""
+        return self.run_dir / self.outputs[stage][key]
+
+
+@dataclass
+class Plan:
+    """What a stage will do: `lines` for the dry run, the `outputs` later stages read (paths the stage will
+    write; the run returns the same keys, with results added), and `execute`, which does it."""
+
+    lines: list[str]
+    outputs: dict[str, Any]
+    execute: Callable[[], dict[str, Any]]
 
 
 @dataclass
@@ -44,7 +66,8 @@ class Stage:
     """`inputs` maps the stage's config to what else its result depends on (e.g. the digest of a file
     the config names), hashed into the stage key. `dirs`: the paths (relative to the run folder) the
     stage writes, cleared before it reruns with another key. `reads`: the top-level preset keys the stage
-    reads beside its own section and `SHARED` (eval and games read `models`), hashed into its key."""
+    reads beside its own section and `SHARED` (eval and games read `models`), hashed into its key.
+    `plan`: the stage's planner (see `planned`), which `run` executes; None for a stage that only runs."""
 
     name: str
     run: Callable[[StageContext], dict[str, Any]]
@@ -53,6 +76,12 @@ class Stage:
     inputs: Callable[[dict[str, Any]], Any] | None = None
     dirs: tuple[str, ...] = field(default_factory=tuple)
     reads: tuple[str, ...] = field(default_factory=tuple)
+    plan: Callable[[StageContext], Plan] | None = None
+
+
+def planned(name: str, plan: Callable[[StageContext], Plan], description: str, **fields: Any) -> Stage:
+    """A stage whose run is its plan, executed: the dry run shows `plan(ctx).lines` of the same planner."""
+    return Stage(name, lambda ctx: plan(ctx).execute(), description, plan=plan, **fields)
 
 
 def clear_outputs(run_dir: Path, stage: Stage) -> list[str]:
@@ -116,7 +145,7 @@ def _run_stages(stages, names, preset, run_dir: Path, from_stage, force, only, c
 
     def write_manifest() -> None:
         # Written before each stage runs, so a stage (the report) can read what came before it.
-        write_json(run_dir / PIPELINE_FILE, {"preset": preset, "stages": outputs, "keys": keys, "seconds": time.perf_counter() - started})
+        PipelineState(run_dir, preset, outputs, keys, time.perf_counter() - started).write()
 
     for index, stage in enumerate(stages):
         config = preset.get(stage.name) or {}
@@ -126,6 +155,8 @@ def _run_stages(stages, names, preset, run_dir: Path, from_stage, force, only, c
         state = json.loads(state_file.read_text()) if state_file.exists() else None
         cached = state if state and state.get("status", "done") == "done" else None
         skipped = only is not None and stage.name not in only
+        if cached:  # paths relative to the run folder (a state written before that: made so)
+            cached["outputs"] = relative_to_run(cached["outputs"], run_dir)
         if cached and cached.get("key") == key and (index < rerun_from or skipped):
             outputs[stage.name] = cached["outputs"]
             console.print(f"[dim]✓ {stage.name}: cached ({cached['seconds']:.0f} s when it ran)[/dim]")
@@ -147,7 +178,7 @@ def _run_stages(stages, names, preset, run_dir: Path, from_stage, force, only, c
         write_json(state_file, {"key": key, "status": "running"})
         t0 = time.perf_counter()
         ctx = StageContext(run_dir, config, preset, outputs, console)
-        result = stage.run(ctx)
+        result = relative_to_run(stage.run(ctx), run_dir)
         seconds = time.perf_counter() - t0
         outputs[stage.name] = result
         write_json(state_file, {"key": key, "status": "done", "outputs": result, "seconds": seconds})

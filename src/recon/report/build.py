@@ -18,22 +18,20 @@ from recon.evaluation.summary import RESULTS_FILE
 from recon.games.arena.runner import RESULTS as ARENA_RESULTS
 from recon.games.selfplay.runner import RESULTS_JSON as SELFPLAY_RESULTS, TRANSCRIPTS
 from recon.report.behaviour import BehaviourTagger
-from recon.runs import MODEL_STAGES, read_appended_jsonl, read_manifest
+from recon.runs import MODEL_STAGES, PIPELINE_FILE, PipelineState, read_appended_jsonl, read_heldout, read_manifest, read_pipeline_state
 from recon.report.figures import plot_grouped_bars, plot_learning_curve, plot_training_curves
 from recon.report.taught import TAUGHT, slice_summary, taught_section
 from recon.report.verified import (BLIND, best_baseline, blind_accuracies, blind_wrong, item_correctness, predictions_path,
                                    verified_baselines, write_summary)
 
-HELDOUT_SUMMARY = "heldout/summary.jsonl"  # written by recon.training.run at every checkpoint
-
-
 @dataclass
 class RunData:
-    """What one run folder holds, loaded from its JSON files (`pipeline` is empty for a single command's run)."""
+    """What one run folder holds, loaded from its JSON files (`pipeline`: a pipeline folder's state, None for a
+    single command's run)."""
 
     name: str
     root: Path
-    pipeline: dict[str, Any]
+    pipeline: PipelineState | None
     build: dict[str, Any] | None = None
     logs: dict[str, list[dict]] = field(default_factory=dict)
     evals: list[dict[str, Any]] = field(default_factory=list)
@@ -62,7 +60,6 @@ def _log_history(train_dir: Path) -> list[dict]:
     return []
 
 
-PIPELINE_FILE = "pipeline.json"
 # A single command's run folder: the RunData list it fills and its results file.
 SINGLE_RUNS = {"eval": ("evals", RESULTS_FILE), "selfplay": ("selfplay", SELFPLAY_RESULTS), "arena": ("arena", ARENA_RESULTS)}
 
@@ -83,25 +80,29 @@ def load_run(root: Path) -> RunData:
         return _single_run(root, kind)
     if kind != "pipeline":
         raise UserError(f"{root} holds a {kind} run, which has its own summary there; the report covers eval, games and pipeline runs")
-    pipeline = _read_json(root / PIPELINE_FILE) or {}
-    stages = pipeline.get("stages", {})
-    run = RunData(root.name, root, pipeline)
+    state = read_pipeline_state(root)
+    if state is None:
+        raise UserError(f"{root} holds a pipeline run without {PIPELINE_FILE}: no stage has finished there yet; run `recon pipeline` first")
+    stages = state.stages
+    run = RunData(root.name, root, state)
     if "data" in stages:
-        run.build = _read_json(Path(stages["data"]["dir"]) / "build_report.json")
-        run.blind_predictions = predictions_path(stages["data"]["dir"])
+        data = state.stage_path("data", stages["data"]["dir"], "folder")
+        run.build = _read_json(data / "build_report.json")
+        run.blind_predictions = predictions_path(data)
     for kind in ("sft", "grpo"):
         if kind in stages:
-            run.logs[kind] = _log_history(Path(stages[kind]["checkpoint"]))
-            run.heldout[kind] = read_appended_jsonl(Path(stages[kind]["checkpoint"]) / HELDOUT_SUMMARY)[0]
+            checkpoint = state.stage_path(kind, stages[kind]["checkpoint"], "checkpoint")
+            run.logs[kind] = _log_history(checkpoint)
+            run.heldout[kind] = read_heldout(checkpoint)
     for entry in stages.get("eval", {}).get("runs", []):
-        results = _read_json(Path(entry["dir"]) / RESULTS_FILE)
-        if results:
-            run.evals.append({**entry, "results": results})
+        folder = state.stage_path("eval", entry["dir"], f"{entry['model']} on {entry['dataset']} folder")
+        results = _read_json(state.stage_path("eval", folder / RESULTS_FILE, "results"))
+        run.evals.append({**entry, "dir": str(folder), "results": results})
     for kind, results_file in (("selfplay", SELFPLAY_RESULTS), ("arena", ARENA_RESULTS)):
         for entry in stages.get("games", {}).get(kind, []):
-            results = _read_json(Path(entry["dir"]) / results_file)
-            if results:
-                getattr(run, kind).append({**entry, "results": results})
+            folder = state.stage_path("games", entry["dir"], f"{entry['model']} {kind} folder")
+            results = _read_json(state.stage_path("games", folder / results_file, f"{kind} results"))
+            getattr(run, kind).append({**entry, "dir": str(folder), "results": results})
     return run
 
 
@@ -115,7 +116,7 @@ def _single_run(root: Path, kind: str) -> RunData:
     entry = {"model": model, "dir": str(root), "results": results}
     if kind == "eval":
         entry["dataset"] = results["config"]["data"]
-    run = RunData(root.name, root, {})
+    run = RunData(root.name, root, None)
     getattr(run, field_name).append(entry)
     return run
 
@@ -462,13 +463,13 @@ def build_report(run_dirs: list[Path], out_dir: Path, tagger: BehaviourTagger | 
     tagger = tagger or BehaviourTagger()
     lines = ["# Recon report", ""]
     for run in runs:
-        preset = run.pipeline.get("preset")
-        if preset is None:
+        preset = run.pipeline.preset if run.pipeline else None
+        if not preset:
             models = ", ".join(f"`{e['model']}`" for e in run.evals + run.selfplay + run.arena)
             lines.append(f"Run `{run.name}`: one {run_kind(run.root)} run of {models}.")
             continue
         lines.append(f"Run `{run.name}`: preset `{preset.get('name')}`, model `{preset.get('model')}`, think `{preset.get('think')}`, "
-                     f"seed {preset.get('seed')}, {run.pipeline.get('seconds', 0) / 60:.1f} min of stages in its last invocation.")
+                     f"seed {preset.get('seed')}, {run.pipeline.seconds / 60:.1f} min of stages in its last invocation.")
     lines.append("")
     figures: dict[str, Path] = {}
     for run in runs:
@@ -524,9 +525,9 @@ def _taught_slice(runs: list[RunData], many: bool) -> dict | None:
     in the other tables; the baselines and solver traces from the first such run's data folder (a study
     and its ablation build the same slice: exclusions touch training files only)."""
     entries = [{**e, "model": _label(run, e["model"], many)} for run in runs for e in run.evals if e["dataset"] == TAUGHT]
-    data = next((run.pipeline.get("stages", {}).get("data", {}).get("dir") for run in runs
-                 if any(e["dataset"] == TAUGHT for e in run.evals)), None)
-    return slice_summary(entries, Path(data)) if entries and data else None
+    data = next((run.pipeline.path(run.pipeline.stages["data"]["dir"]) for run in runs
+                 if run.pipeline and "data" in run.pipeline.stages and any(e["dataset"] == TAUGHT for e in run.evals)), None)
+    return slice_summary(entries, data) if entries and data else None
 
 
 def _html(markdown_text: str, folder: Path) -> str:

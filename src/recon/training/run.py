@@ -197,15 +197,16 @@ def check_heldout_budget(items: int, max_tokens: int, timeout_s: float, processe
 
 
 def _write_heldout(output_dir: str, step: int, out: Path, checkpoint: str, result: dict) -> None:
-    line = {"step": step, "checkpoint": checkpoint, "results": str(out), **result}
-    with (Path(output_dir) / "heldout" / "summary.jsonl").open("a") as fh:
-        fh.write(json.dumps(line) + "\n")
+    from recon.runs import append_heldout
+
+    append_heldout(output_dir, {"step": step, "checkpoint": checkpoint, "results": str(out), **result})
     print_plan([f"held-out eval at step {step}: {json.dumps(result)}"])
 
 
 def heldout_eval_callback(problems, think: str, max_tokens: int, output_dir: str):
     """Greedy evaluation of each checkpoint through `recon.evaluation.evaluate` (main process only), written to
-    `output_dir/heldout/checkpoint-N/`; one summary line per checkpoint in `output_dir/heldout/summary.jsonl`."""
+    `output_dir/heldout/checkpoint-N/`; one summary line per checkpoint in `output_dir/heldout/summary.jsonl`
+    (`recon.runs.append_heldout`, read by `recon.runs.read_heldout`)."""
     from transformers import TrainerCallback
 
     class HeldoutEval(TrainerCallback):
