@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -42,8 +43,7 @@ def test_state_paths_are_relative_to_the_run_folder_and_survive_a_move(tmp_path,
     monkeypatch.chdir(tmp_path)
     seen = []
     run_stages(stages(seen), {"model": "m"}, tmp_path / "runs" / "x", console=Console(quiet=True))
-    run_stages(stages(seen), {"model": "m"}, __import__("pathlib").Path("runs/x"), console=Console(quiet=True), only=["eval"],
-               force=True)  # fmt: skip
+    run_stages(stages(seen), {"model": "m"}, Path("runs/x"), console=Console(quiet=True), only=["eval"], force=True)
     state = read_pipeline_state(tmp_path / "runs" / "x")
     assert state.stages["data"] == {"dir": "data", "train": "data/train.jsonl"}
     assert state.stages["eval"]["runs"][0]["dir"] == "eval/base/verified"
