@@ -57,6 +57,7 @@ def reads_published(stage: str, config: dict[str, Any]) -> bool:
 
 
 TRAIN_KEPT = "train_without_excluded.jsonl"  # the train split less `data.exclude_categories`
+SFT_FILE = "sft_solutions.jsonl"  # the generated items' worked solutions SFT learns from
 
 
 def data_plan(ctx: StageContext) -> Plan:
@@ -110,9 +111,6 @@ def data_plan(ctx: StageContext) -> Plan:
     return Plan(lines, outputs, execute)
 
 
-SFT_FILE = "sft_solutions.jsonl"
-
-
 def _sft_subset(out: Path, config: dict[str, Any]) -> Path:
     """The SFT training file: generated items with a worked solution; with `sft_per_category`, the
     shortest solutions of each category (short traces keep CPU training and generation fast)."""
@@ -157,7 +155,7 @@ def _answer_only(problem):
     return replace(problem, meta={**problem.meta, "solution": f"<think>\n</think>\n\n{answer}"})
 
 
-def training_plan(kind: str):
+def training_stage_plan(kind: str):
     """The planner of a training stage: SFT from the preset's model on solver-written worked solutions (or
     any SFT source named in the preset); GRPO from the SFT checkpoint (or the model, `from_sft: false`) with
     the hierarchical reward on the verified train split (`dataset: verified`) or another source (`train`: the
@@ -180,7 +178,10 @@ def training_plan(kind: str):
         if recipe_file is None or not recipe_file.is_file():
             raise PresetError(f"preset: {kind}.recipe: {config.get('recipe')!r} not found")
         recipe = yaml.safe_load(recipe_file.read_text()) or {}
-        start = str(ctx.output("sft", "checkpoint")) if kind == "grpo" and config.get("from_sft", True) else preset["model"]
+        from_sft = kind == "grpo" and config.get("from_sft", True)
+        if from_sft and "sft" not in ctx.outputs:
+            raise PresetError("preset: grpo starts from the SFT checkpoint (grpo.from_sft) but the sft stage is not selected")
+        start = str(ctx.output("sft", "checkpoint")) if from_sft else preset["model"]
         if dataset == own:
             source = data = str(ctx.output("data", {"sft": "sft", "grpo": "training", "taught": "taught_train"}[own if kind == "grpo" else kind]))
         else:  # filtered in `execute`
@@ -418,9 +419,9 @@ def report_plan(ctx: StageContext) -> Plan:
 
 STAGES: list[Stage] = [
     planned("data", data_plan, "build verified splits", dirs=("data",)),
-    planned("sft", training_plan("sft"), "supervised fine-tuning on worked solutions", needs=("data",), inputs=_recipe_digest,
+    planned("sft", training_stage_plan("sft"), "supervised fine-tuning on worked solutions", needs=("data",), inputs=_recipe_digest,
             dirs=("train/sft", "train/sft.yaml", "train/sft_data.jsonl")),
-    planned("grpo", training_plan("grpo"), "GRPO from the SFT checkpoint", needs=("data", "sft"), inputs=_recipe_digest,
+    planned("grpo", training_stage_plan("grpo"), "GRPO from the SFT checkpoint", needs=("data", "sft"), inputs=_recipe_digest,
             dirs=("train/grpo", "train/grpo.yaml", "train/grpo_data.jsonl")),
     planned("eval", eval_plan, "evaluate base, SFT and GRPO", needs=("data", "sft", "grpo"), dirs=("eval",), reads=("models",)),
     planned("games", games_plan, "self-play equilibria and arena", needs=("sft", "grpo"), dirs=("games",), reads=("models",)),
