@@ -183,7 +183,7 @@ def training_stage_plan(kind: str):
             raise PresetError("preset: grpo starts from the SFT checkpoint (grpo.from_sft) but the sft stage is not selected")
         start = str(ctx.output("sft", "checkpoint")) if from_sft else preset["model"]
         if dataset == own:
-            source = data = str(ctx.output("data", {"sft": "sft", "grpo": "training", "taught": "taught_train"}[own if kind == "grpo" else kind]))
+            source = data = str(ctx.output("data", {"generated": "sft", "verified": "training", "taught": "taught_train"}[own]))
         else:  # filtered in `execute`
             source, data = describe_dataset(dataset, part="train", hub_id=hub), str(ctx.where("train", f"{kind}_data.jsonl"))
         out_dir, config_file = ctx.where("train", kind), ctx.where("train", f"{kind}.yaml")
