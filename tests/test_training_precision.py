@@ -111,3 +111,47 @@ def test_grpo_starts_from_the_sft_model_not_a_bf16_merge(tiny_model_dir, problem
         ]
     mismatched = int((answers[0] != answers[1]).any(dim=1).sum())
     assert not mismatched, f"greedy answers differ on {mismatched}/50 prompts"
+
+
+def test_cpu_loss_scores_only_labelled_positions_with_the_same_value(tiny_model_dir, problems_file, tmp_path, monkeypatch):
+    """The SFT loss on the CPU projects only the completion positions through the LM head (the prompt's are
+    never scored) and gives the same loss and gradients as scoring every position."""
+    import torch
+    import trl.trainer.utils as trl_utils
+
+    from recon.training.args import parse_args
+    from recon.training.sft import build_sft_trainer
+
+    monkeypatch.setattr(trl_utils, "_use_triton", trl_utils._use_triton)  # restored after the test
+    argv = tiny_args(tiny_model_dir, problems_file, tmp_path / "sft", max_length=96, lora_dropout=0.0)  # deterministic
+    script, config, model_cfg = parse_args("sft", argv)
+    trainer = build_sft_trainer(script, config, model_cfg)
+    batch = next(iter(trainer.get_train_dataloader()))
+    rows: list[int] = []
+    kernel = trl_utils._ChunkedLogProbFunction
+
+    class Counting:
+        @staticmethod
+        def apply(hidden, *args):
+            rows.append(hidden.shape[0])
+            return kernel.apply(hidden, *args)
+
+    monkeypatch.setattr(trl_utils, "_ChunkedLogProbFunction", Counting)
+
+    def loss_and_grads():
+        trainer.model.zero_grad()
+        loss = trainer.compute_loss(trainer.model, dict(batch))
+        loss.backward()
+        return loss.item(), [p.grad.clone() for p in trainer.model.parameters() if p.requires_grad]
+
+    compact_loss, compact_grads = loss_and_grads()
+    labelled = int((batch["labels"][:, 1:] != -100).sum())
+    assert rows == [labelled] and labelled < batch["labels"][:, 1:].numel() / 2
+    monkeypatch.setattr(trl_utils, "_use_triton", lambda device: False)  # TRL's own CPU path: every position
+    full_loss, full_grads = loss_and_grads()
+    assert rows[-1] == batch["labels"][:, 1:].numel()
+    assert abs(compact_loss - full_loss) < 1e-5
+    scale = max(float(b.abs().max()) for b in full_grads)
+    worst = max(float((a - b).abs().max()) for a, b in zip(compact_grads, full_grads)) / scale
+    print("worst relative gradient difference", worst)
+    assert worst < 1e-4

@@ -15,7 +15,7 @@ from recon.errors import UserError
 from recon.training.args import batch_plan, print_plan
 from recon.data.problem import even_slice
 from recon.training.data import OptionReshuffler, epoch_callback, grpo_dataset, load_problems
-from recon.training.model import load_policy, server_model
+from recon.training.model import load_policy, score_labelled_positions_only, server_model
 from recon.training.generation import install_answer_stop
 from recon.training.rewards import make_reward_funcs
 from recon.training.run import attach_trainer, heldout_callbacks, main_for, train_and_save
@@ -131,6 +131,7 @@ def build_grpo_trainer(script, config, model_cfg):
     callbacks = heldout_callbacks(script, config)  # refuses a held-out budget before the model loads
     model, tokenizer, peft_config, described = load_policy(script, model_cfg, config)
     print_plan([f"model: {described}"])
+    score_labelled_positions_only()
     if script.reshuffle_options:
         reshuffler = OptionReshuffler(problems, seed=config.seed)
         dataset = reshuffler.dataset

@@ -159,3 +159,24 @@ def load_policy(script, model_cfg, config):
     )
     described += "".join(f"; {note}" for note in notes if note)
     return model, tokenizer, peft_config, described
+
+
+def score_labelled_positions_only() -> None:
+    """Make TRL's fused LM head project only the positions that carry a label on the CPU too.
+
+    TRL 1.16's SFT loss and GRPO log-probabilities (`add_fused_lm_head`) score only the labelled positions on
+    Triton devices, but every position elsewhere, to keep tile shapes fixed for compilers such as Neuron's. The
+    CPU compiles nothing, and with a completion-only loss (and in GRPO) most positions are prompt: for SmolLM2
+    (a 49k × 576 head) on answer-only rows the head then runs on ~1/10 of the tokens. The loss and its gradient
+    are unchanged (same kernel, fewer rows). Idempotent."""
+    import trl.trainer.utils as trl_utils
+
+    use_triton = trl_utils._use_triton
+    if getattr(use_triton, "recon_compact_cpu", False):
+        return
+
+    def compact_on_cpu(device) -> bool:
+        return device.type == "cpu" or use_triton(device)
+
+    compact_on_cpu.recon_compact_cpu = True
+    trl_utils._use_triton = compact_on_cpu
