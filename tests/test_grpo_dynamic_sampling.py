@@ -93,3 +93,12 @@ def test_dynamic_sampling_off_trains_on_what_was_drawn(tiny_model_dir, problems_
     trainer.train()
     [log] = [e for e in trainer.state.log_history if "signal/fraction_drawn" in e]
     assert log["signal/fraction_drawn"] == log["signal/fraction_trained"] == 0.0 and log["signal/extra_prompts"] == 0.0
+
+
+def test_report_plots_the_fraction_of_groups_with_signal(tmp_path):
+    from recon.report.figures import GRPO_PANELS, plot_training_curves
+
+    grpo_log = [{"step": 1, "signal/fraction_drawn": 0.25}, {"step": 2, "signal/fraction_drawn": 0.5}]
+    assert "signal/fraction_drawn" in [key for key, _, _ in GRPO_PANELS]
+    assert plot_training_curves([], grpo_log, tmp_path / "curves.png") == tmp_path / "curves.png"
+    assert (tmp_path / "curves.png").stat().st_size > 0
