@@ -214,7 +214,9 @@ def table(rows: list[dict]) -> list[str]:
 
 def markdown(rows: list[dict], padding: list[dict], grpo: list[dict], meta: dict) -> str:
     lines = [f"# SFT training throughput — {meta['model']} on {meta['cpu']['model']} ({meta['threads']} threads, "
-             f"{meta['dtype']}, data {meta['data']}, {meta['when']})", "", *table(rows), "",
+             f"{meta['dtype']}, data {meta['data']}, {meta['when']})", "",
+             "The first four rows ran interleaved step by step on the same batches (ratios comparable under a varying "
+             "load); the last row, the whole trainer step, ran after them on the same batches.", "", *table(rows), "",
              "## Padding per epoch", "", *table(padding)]  # fmt: skip
     if grpo:
         lines += ["", "## GRPO step", "", *table(grpo)]

@@ -179,4 +179,5 @@ def score_labelled_positions_only() -> None:
         return device.type == "cpu" or use_triton(device)
 
     compact_on_cpu.recon_compact_cpu = True
+    compact_on_cpu.trl_use_triton = use_triton  # TRL's own rule (bench/train_step.py times both)
     trl_utils._use_triton = compact_on_cpu
