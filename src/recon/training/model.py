@@ -8,9 +8,6 @@ from typing import Any
 from recon.inference.models import ResolvedModel, merge_adapter, resolve_model
 
 
-HALF_PRECISION = ("bfloat16", "float16")
-
-
 def on_cpu(config) -> bool:
     """Whether this run trains on the CPU (`use_cpu`, or no CUDA device)."""
     import torch
@@ -26,7 +23,7 @@ def _dtype(name: str | None, config) -> Any:
     if name in (None, "auto"):
         from recon.inference.hf import auto_dtype
 
-        name = auto_dtype("cpu" if config.use_cpu or not torch.cuda.is_available() else "cuda")
+        name = auto_dtype("cpu" if on_cpu(config) else "cuda")
     value = getattr(torch, name, None)
     if not isinstance(value, torch.dtype):
         raise SystemExit(f"unknown dtype {name!r} (use auto, float32, bfloat16 or float16)")
