@@ -11,6 +11,7 @@ GRPO_PANELS: list[tuple[str, str, str]] = [
     ("reward", "GRPO mean reward", "reward (hierarchical, −5…+5)"),
     ("completions/mean_length", "GRPO completion length", "tokens"),
     ("grade/format_rate", "GRPO format rate", "share of completions"),
+    ("signal/fraction_drawn", "GRPO groups with signal (drawn)", "share of groups with reward variance"),
 ]
 
 

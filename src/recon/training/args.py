@@ -58,6 +58,14 @@ class ReconScriptArguments:
             "closed. vLLM ignores it."
         },
     )
+    dynamic_sampling_rounds: int = field(
+        default=0,
+        metadata={
+            "help": "GRPO: DAPO's dynamic sampling. A group whose completions all get the same reward (no gradient) is "
+            "replaced by a freshly drawn prompt's group, in up to this many extra generation rounds per step; 0 = off "
+            "(the paper's behaviour). One process only."
+        },
+    )
     adapter_mode: str = field(
         default="merge",
         metadata={

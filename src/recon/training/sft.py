@@ -12,7 +12,7 @@ from typing import Sequence
 from recon.training.args import batch_plan, print_plan
 from recon.data.problem import even_slice
 from recon.training.data import sft_rows
-from recon.training.model import load_policy
+from recon.training.model import load_policy, score_labelled_positions_only
 from recon.training.run import heldout_callbacks, main_for, train_and_save
 
 
@@ -28,6 +28,7 @@ def build_sft_trainer(script, config, model_cfg):
     callbacks = heldout_callbacks(script, config)  # refuses a held-out budget before the model loads
     model, tokenizer, peft_config, described = load_policy(script, model_cfg, config)
     print_plan([f"model: {described}"])
+    score_labelled_positions_only()
     return SFTTrainer(
         model=model,
         args=config,
