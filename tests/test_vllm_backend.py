@@ -1,6 +1,6 @@
-"""The vLLM backend on CPU, against a fake `vllm` module injected into sys.modules: one engine at a time
-(closed before the next model's starts, as in the pipeline's eval stage), token-id prompts with exactly
-one BOS, LoRA requests for adapter folders, and every prompt handed over in one call."""
+"""The vLLM backend's GPU path, against a fake `vllm` module injected into sys.modules: what the CPU engine
+cannot show (GPU memory share, tensor parallelism), and the pipeline's calling pattern (one engine per model,
+every prompt in one call). The real engine on CPU is tested in test_vllm_cpu.py."""
 
 from __future__ import annotations
 
@@ -17,11 +17,6 @@ from test_training import option_problem
 from recon.data.problem import write_jsonl
 
 ANSWER = "<think>\nreasoning\n</think>\n\n\\boxed{Option 1}"
-# A chat template that writes BOS itself, as DeepSeek-R1-Distill's does.
-BOS_TEMPLATE = (
-    "{{ bos_token }}{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
-    "{% if add_generation_prompt %}assistant: {% endif %}"
-)
 
 
 class FakeLLM:
@@ -50,7 +45,11 @@ class FakeLLM:
     def generate(self, prompts, sampling, lora_request=None, use_tqdm=True):
         self.calls.append({"prompts": prompts, "sampling": sampling, "lora": lora_request})
         done = types.SimpleNamespace(text=ANSWER, token_ids=[1, 2, 3], finish_reason="stop")
-        return [types.SimpleNamespace(prompt_token_ids=p["prompt_token_ids"], outputs=[done] * sampling.n) for p in prompts]
+        per_prompt = sampling if isinstance(sampling, list) else [sampling] * len(prompts)
+        return [
+            types.SimpleNamespace(prompt_token_ids=p["prompt_token_ids"], outputs=[done] * s.n, metrics=None)
+            for p, s in zip(prompts, per_prompt)
+        ]
 
 
 @pytest.fixture()
@@ -59,28 +58,16 @@ def fake_vllm(monkeypatch):
     vllm.__version__ = "0.30.0-fake"
     vllm.LLM = FakeLLM
     vllm.SamplingParams = lambda **kw: types.SimpleNamespace(**kw)
+    platforms = types.ModuleType("vllm.platforms")
+    platforms.current_platform = types.SimpleNamespace(is_cpu=lambda: False)  # a CUDA build
     lora = types.ModuleType("vllm.lora")
     request = types.ModuleType("vllm.lora.request")
     request.LoRARequest = lambda name, id_, path: types.SimpleNamespace(lora_name=name, lora_int_id=id_, lora_path=path)
-    for name, module in {"vllm": vllm, "vllm.lora": lora, "vllm.lora.request": request}.items():
+    for name, module in {"vllm": vllm, "vllm.platforms": platforms, "vllm.lora": lora, "vllm.lora.request": request}.items():
         monkeypatch.setitem(sys.modules, name, module)
     FakeLLM.live, FakeLLM.created = [], []
     yield FakeLLM
     FakeLLM.live, FakeLLM.created = [], []
-
-
-@pytest.fixture(scope="module")
-def bos_model(tiny_model_dir, tmp_path_factory) -> Path:
-    """The tiny model with a chat template that writes BOS itself."""
-    out = tmp_path_factory.mktemp("bos-model")
-    for f in tiny_model_dir.iterdir():
-        shutil.copy(f, out / f.name)
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(out)
-    tokenizer.chat_template = BOS_TEMPLATE
-    tokenizer.save_pretrained(out)
-    return out
 
 
 def lora_adapter(base: Path, out: Path, r: int = 8) -> Path:
@@ -99,18 +86,16 @@ def lora_adapter(base: Path, out: Path, r: int = 8) -> Path:
 CONVERSATION = [{"role": "user", "content": "Which option? Option 1: a, Option 2: b"}]
 
 
-def test_prompts_are_token_ids_with_one_bos(fake_vllm, bos_model):
+def test_gpu_engine_gets_its_memory_share_and_tensor_parallelism(fake_vllm, tiny_model_dir):
     from recon.inference import SamplingParams, load_backend
 
-    with load_backend("vllm", str(bos_model)) as backend:
-        tok = backend.tokenizer
-        [[completion]] = backend.generate([CONVERSATION], SamplingParams(max_tokens=8, prefill_think=True))
-        [call] = fake_vllm.created[0].calls
-    ids = call["prompts"][0]["prompt_token_ids"]
-    text = tok.apply_chat_template(CONVERSATION, tokenize=False, add_generation_prompt=True) + "<think>\n"
-    assert ids == tok(text, add_special_tokens=False)["input_ids"]  # what the hf backend and TRL feed the model
-    assert ids[0] == tok.bos_token_id and ids.count(tok.bos_token_id) == 1
-    assert completion.text.startswith("<think>\n") and completion.prompt_tokens == len(ids)
+    with load_backend("vllm", str(tiny_model_dir), gpu_memory_utilization=0.5, tensor_parallel_size=2) as backend:
+        backend.generate([CONVERSATION], SamplingParams(max_tokens=4))
+        settings = backend.describe()["settings"]
+    options = fake_vllm.created[0].options
+    assert options["gpu_memory_utilization"] == 0.5 and options["tensor_parallel_size"] == 2
+    assert options["enable_prefix_caching"] is True and "enforce_eager" not in options  # CUDA graphs on GPU
+    assert settings["device"] == "cuda" and settings["tensor_parallel_size"] == 2
 
 
 def test_a_duplicated_bos_is_dropped():
@@ -121,47 +106,10 @@ def test_a_duplicated_bos_is_dropped():
     assert single_bos([5, 6], None) == [5, 6]
 
 
-def test_one_engine_at_a_time_and_memory_released_on_close(fake_vllm, tiny_model_dir):
-    from recon.inference import load_backend
+def test_core_list_is_vllms_bind_syntax():
+    from recon.inference.vllm_backend import core_list
 
-    first = load_backend("vllm", str(tiny_model_dir))
-    with pytest.raises(RuntimeError, match="held by another engine"):
-        load_backend("vllm", str(tiny_model_dir))  # the failure the pipeline had at its second model
-    first.close()
-    first.close()  # idempotent
-    with load_backend("vllm", str(tiny_model_dir)):
-        assert len(fake_vllm.live) == 1
-    assert fake_vllm.live == [] and len(fake_vllm.created) == 2
-    with pytest.raises(RuntimeError, match="closed"):
-        first.generate([CONVERSATION], __import__("recon.inference", fromlist=["SamplingParams"]).SamplingParams())
-
-
-def test_adapter_folders_are_served_as_lora_requests(fake_vllm, tiny_model_dir, tmp_path):
-    from recon.inference import SamplingParams, load_backend
-
-    adapter = lora_adapter(tiny_model_dir, tmp_path / "sft", r=12)
-    with load_backend("vllm", str(adapter)) as backend:
-        backend.generate([CONVERSATION], SamplingParams(max_tokens=4))
-        assert backend.describe()["adapter_path"] == str(adapter.resolve())
-    engine = fake_vllm.created[0]
-    assert Path(engine.model) == tiny_model_dir.resolve()  # the base model is loaded, the adapter is not merged
-    assert engine.options["enable_lora"] is True and engine.options["max_lora_rank"] == 16  # r=12 rounded up
-    lora = engine.calls[0]["lora"]
-    assert Path(lora.lora_path) == adapter.resolve() and lora.lora_int_id >= 1
-    with load_backend("vllm", str(tiny_model_dir)) as backend:
-        backend.generate([CONVERSATION], SamplingParams(max_tokens=4))
-    assert fake_vllm.created[1].options["enable_lora"] is False and fake_vllm.created[1].calls[0]["lora"] is None
-
-
-def test_greedy_draws_once_and_replicates(fake_vllm, tiny_model_dir):
-    from recon.inference import SamplingParams, load_backend
-
-    with load_backend("vllm", str(tiny_model_dir)) as backend:
-        [greedy] = backend.generate([CONVERSATION], SamplingParams(max_tokens=4, n=3))
-        [sampled] = backend.generate([CONVERSATION], SamplingParams(max_tokens=4, n=3, temperature=0.7))
-    first, second = fake_vllm.created[0].calls
-    assert (first["sampling"].n, second["sampling"].n) == (1, 3)
-    assert len(greedy) == len(sampled) == 3
+    assert core_list([0, 1]) == "0-1" and core_list([3, 0, 1, 2, 6]) == "0-3,6" and core_list([5]) == "5"
 
 
 def test_pipeline_eval_stage_runs_one_engine_per_model_with_all_prompts(fake_vllm, tiny_model_dir, tmp_path):

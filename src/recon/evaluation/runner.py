@@ -81,8 +81,13 @@ class Unit:
     problem: Problem
     perm: int
 
+    @property
+    def item_key(self) -> str:
+        """What seeds its samples (with the run seed and the sample index): the same texts in any chunk."""
+        return f"{self.problem.id}#p{self.perm}"
+
     def key(self, sample: int) -> str:
-        return f"{self.problem.id}#p{self.perm}#s{sample}"
+        return f"{self.item_key}#s{sample}"
 
 
 # ---------------------------------------------------------------- data
@@ -282,7 +287,9 @@ def _generate(backend: Backend, units: list[Unit], records: list[dict], config: 
             size = getattr(backend, "prompts_per_call", None) or config.chunk_size
             for start in range(0, len(pending), size):
                 chunk = pending[start : start + size]
-                outputs = backend.generate([u.problem.messages for u in chunk], params, progress=on_progress)
+                outputs = backend.generate(
+                    [u.problem.messages for u in chunk], params, progress=on_progress, keys=[u.item_key for u in chunk]
+                )
                 if len(outputs) != len(chunk) or any(len(o) != config.samples for o in outputs):
                     raise RuntimeError(f"backend {backend.name} returned the wrong number of completions")
                 new = [

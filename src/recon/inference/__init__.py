@@ -23,20 +23,35 @@ BACKENDS: dict[str, tuple[str, str]] = {
 }
 
 
+# `auto`: the fastest engine this machine has (`auto_backend`).
+AUTO = "auto"
+
+
 def check_backend(name: str) -> None:
     """Refuse an unknown backend name before anything is loaded."""
-    if name not in BACKENDS:
-        raise UserError(f"--backend {name!r}: unknown backend; choose one of {', '.join(sorted(BACKENDS))}")
+    if name != AUTO and name not in BACKENDS:
+        raise UserError(f"--backend {name!r}: unknown backend; choose one of {', '.join(sorted([*BACKENDS, AUTO]))}")
+
+
+def auto_backend() -> str:
+    """`--backend auto`: vLLM when it is installed (its CPU build on a CPU; on AVX2-only CPUs too, where it
+    runs float32: bench/eval_throughput.py), else transformers."""
+    import importlib.util
+
+    return "vllm" if importlib.util.find_spec("vllm") is not None else "hf"
 
 
 def load_backend(name: str, model: str = "smollm2", **options: Any) -> Backend:
-    """Build a backend by name (`hf`, `llamacpp`, `openai`, `vllm`, `scripted`).
+    """Build a backend by name (`hf`, `llamacpp`, `openai`, `vllm`, `scripted`, or `auto`: `auto_backend`).
 
     `options` go to the backend's constructor (e.g. `batch_size=` for hf, `threads=` for llamacpp,
     `base_url=`/`concurrency=` for openai). `scripted` takes `respond=` and ignores `model`."""
     import importlib
 
     check_backend(name)
+    if name == AUTO:
+        name = auto_backend()
+        options = accepted_options(name, options)
     module, cls_name = BACKENDS[name]
     cls = getattr(importlib.import_module(module), cls_name)
     check_backend_options(name, cls, options)
@@ -73,6 +88,17 @@ def check_backend_options(name: str, cls: type, options: dict[str, Any]) -> None
             )
 
 
+def accepted_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The options backend `name` takes, for `auto`: a preset's options may name another engine's
+    (`batch_size` is transformers'; vLLM schedules its own batches)."""
+    import importlib
+    import inspect
+
+    module, cls_name = BACKENDS[name]
+    accepted = inspect.signature(getattr(importlib.import_module(module), cls_name)).parameters
+    return {k: v for k, v in options.items() if k in accepted}
+
+
 def parse_backend_options(pairs: list[str]) -> dict[str, Any]:
     """`KEY=VALUE` command-line backend options; values read as JSON when they parse (numbers,
     booleans), else as text."""
@@ -89,6 +115,7 @@ def parse_backend_options(pairs: list[str]) -> dict[str, Any]:
 
 
 __all__ = [
+    "AUTO",
     "BACKENDS",
     "THINK_PREFILL",
     "Backend",
@@ -97,6 +124,7 @@ __all__ = [
     "SamplingParams",
     "ScriptedBackend",
     "answer_complete",
+    "auto_backend",
     "check_backend",
     "ensure_gguf",
     "load_backend",

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol, runtime_checkable
 
-THINK_PREFILL = "<think>\n"
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+THINK_PREFILL = THINK_OPEN + "\n"
 
 # Called by a backend as work finishes: (conversations finished, completion tokens generated) since the last call.
 ProgressFn = Callable[[int, int], None]
@@ -18,8 +21,9 @@ class SamplingParams:
     """How to sample. `temperature=0` is greedy. `seed` makes sampling reproducible per backend.
 
     `stop_at_answer` ends a completion as soon as its final `\\boxed{…}` (after `</think>` when the
-    model thinks) is complete. `prefill_think` starts the assistant turn with `<think>\\n` (as
-    DeepSeek-R1 expects); the prefilled text is kept at the start of `Completion.text`.
+    model thinks) is complete. `prefill_think`: the run thinks, so the assistant turn starts inside
+    `<think>` — prefilled with `<think>\\n` unless the chat template already opens it (DeepSeek-R1's
+    does); see `think_state`. The open think block is kept at the start of `Completion.text`.
     """
 
     max_tokens: int = 512
@@ -76,13 +80,21 @@ class Completion:
 
 @runtime_checkable
 class Backend(Protocol):
-    """A text generator. `generate` returns, for each conversation in order, `params.n` completions."""
+    """A text generator. `generate` returns, for each conversation in order, `params.n` completions, each
+    with its own latency; a sampled completion depends only on (`params.seed`, the item's key, the sample
+    index), never on the other conversations of the call."""
 
     name: str
 
     def generate(
-        self, conversations: list[list[dict]], params: SamplingParams, progress: ProgressFn | None = None
-    ) -> list[list[Completion]]: ...
+        self,
+        conversations: list[list[dict]],
+        params: SamplingParams,
+        progress: ProgressFn | None = None,
+        keys: list[str] | None = None,
+    ) -> list[list[Completion]]:
+        """Sample `k` of conversation `i` is seeded by `item_seed(params.seed, keys[i], k)` (`item_keys`)."""
+        ...
 
     def describe(self) -> dict:
         """Model id/path, revision, chat template text and backend settings, recorded with results."""
@@ -147,28 +159,79 @@ def answer_end(text: str, thinking: bool) -> int | None:
     return start + close + 1
 
 
-def truncate_completion(text: str, params: SamplingParams) -> tuple[str, bool]:
+@dataclass(frozen=True)
+class ThinkState:
+    """Where a completion starts, given its rendered prompt. `thinking`: it starts inside a think block
+    (the template opened one, or `prefill` does); `prefill`: text to append to the prompt (`<think>\\n` or
+    nothing); `opened`: the open think block's text at the prompt's end plus the prefill, which is put in
+    front of the generated text so that `Completion.text` shows the whole assistant turn."""
+
+    thinking: bool
+    prefill: str
+    opened: str
+
+
+def open_think_block(prompt: str) -> str:
+    """The text from the prompt's last `<think>` to its end when that block is still open (the template
+    ends inside `<think>`, as DeepSeek-R1's does), else ''."""
+    at = prompt.rfind(THINK_OPEN)
+    return prompt[at:] if at >= 0 and THINK_CLOSE not in prompt[at:] else ""
+
+
+def think_state(prompt: str, run_thinks: bool) -> ThinkState:
+    """The one thinking rule of eval, games and GRPO: a completion is thinking when the run thinks or
+    its rendered prompt already ends inside `<think>`; `<think>\\n` is prefilled only when the run thinks
+    and the prompt does not already open the block (never a second `<think>`)."""
+    opened = open_think_block(prompt)
+    prefill = THINK_PREFILL if run_thinks and not opened else ""
+    return ThinkState(thinking=bool(run_thinks or opened), prefill=prefill, opened=opened + prefill)
+
+
+def truncate_completion(text: str, params: SamplingParams, thinking: bool | None = None) -> tuple[str, bool]:
     """Cut `text` at the first stop string (excluded, as OpenAI does) and, with `stop_at_answer`,
-    just after the final boxed answer. Returns (text, whether it was cut)."""
+    just after the final boxed answer (after `</think>` when `thinking`, the effective state from
+    `think_state`; `params.prefill_think` when not given). Returns (text, whether it was cut)."""
     cut = len(text)
     for stop in params.stop:
         at = text.find(stop)
         if at >= 0:
             cut = min(cut, at)
     if params.stop_at_answer:
-        end = answer_end(text[:cut], params.prefill_think)
+        end = answer_end(text[:cut], params.prefill_think if thinking is None else thinking)
         if end is not None:
             cut = min(cut, end)
     return text[:cut], cut < len(text)
 
 
-def finish_text(raw: str, params: SamplingParams, *, prefix_if_missing: bool = False) -> tuple[str, bool]:
-    """A backend's generated `raw` text as `Completion.text`: the prefilled `<think>\\n` put back in front
-    (when prefilling) and cut by `truncate_completion`. With `prefix_if_missing`, the prefill is added
-    only when `raw` does not already start with it (a server or script may echo it)."""
-    if params.prefill_think and not (prefix_if_missing and raw.startswith(THINK_PREFILL)):
-        raw = THINK_PREFILL + raw
-    return truncate_completion(raw, params)
+def finish_text(raw: str, params: SamplingParams, state: ThinkState | None = None, *, prefix_if_missing: bool = False) -> tuple[str, bool]:
+    """A backend's generated `raw` text as `Completion.text`: the open think block (`state.opened`: the
+    template's `<think>…` and/or the prefill) put back in front and cut by `truncate_completion` with the
+    effective thinking state. Without `state` (a server-side template), the prefill alone counts. With
+    `prefix_if_missing`, the block is added only when `raw` does not already start with it (a server or
+    script may echo it)."""
+    if state is None:
+        state = ThinkState(params.prefill_think, THINK_PREFILL if params.prefill_think else "", THINK_PREFILL if params.prefill_think else "")
+    if state.opened and not (prefix_if_missing and raw.startswith(state.opened)):
+        raw = state.opened + raw
+    return truncate_completion(raw, params, state.thinking)
+
+
+def item_keys(conversations: list[list[dict]], keys: list[str] | None) -> list[str]:
+    """The key that seeds each conversation's samples: the caller's item key (eval: problem id and option
+    order), else the conversation itself, so that a sample never depends on which other items share its
+    call."""
+    if keys is None:
+        return [json.dumps(c, sort_keys=True, ensure_ascii=False) for c in conversations]
+    if len(keys) != len(conversations):
+        raise ValueError(f"{len(keys)} keys for {len(conversations)} conversations")
+    return [str(k) for k in keys]
+
+
+def item_seed(seed: int, key: str, sample: int) -> int:
+    """The seed of one sampled completion: from the run seed, the item's key and the sample index only
+    (31 bits: every backend's seed type holds it)."""
+    digest = hashlib.sha256(f"{seed}\x1f{key}\x1f{sample}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 def draws(params: SamplingParams) -> int:
@@ -208,11 +271,12 @@ def render_chat(
     return env.from_string(template).render(messages=messages, add_generation_prompt=add_generation_prompt, **special_tokens)
 
 
-def render_with_tokenizer(tokenizer, chat_template: str, messages: list[dict], prefill_think: bool = False) -> str:
-    """The generation prompt of a conversation through a transformers tokenizer's chat template,
-    with `<think>\\n` appended when prefilling."""
+def render_with_tokenizer(tokenizer, chat_template: str, messages: list[dict], prefill_think: bool = False) -> tuple[str, ThinkState]:
+    """The generation prompt of a conversation through a transformers tokenizer's chat template, with
+    `<think>\\n` appended by the thinking rule (`think_state`), and that state."""
     prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, chat_template=chat_template)
-    return prompt + (THINK_PREFILL if prefill_think else "")
+    state = think_state(prompt, prefill_think)
+    return prompt + state.prefill, state
 
 
 def check_conversations(conversations: list[list[dict]]) -> None:

@@ -12,11 +12,14 @@ from recon.inference.base import (
     Completion,
     ProgressFn,
     SamplingParams,
+    ThinkState,
     answer_complete,
     check_conversations,
     describe_local_model,
     draws,
     finish_text,
+    item_keys,
+    item_seed,
     load_chat_template,
     render_with_tokenizer,
     replicate,
@@ -107,66 +110,79 @@ class HFBackend:
         self.eos_ids = {i for i in [*eos_ids, self.tokenizer.eos_token_id] if i is not None}
 
     def render(self, messages: list[dict], prefill_think: bool = False) -> str:
-        return render_with_tokenizer(self.tokenizer, self.chat_template, messages, prefill_think)
+        return render_with_tokenizer(self.tokenizer, self.chat_template, messages, prefill_think)[0]
 
     def generate(
-        self, conversations: list[list[dict]], params: SamplingParams, progress: ProgressFn | None = None
+        self,
+        conversations: list[list[dict]],
+        params: SamplingParams,
+        progress: ProgressFn | None = None,
+        keys: list[str] | None = None,
     ) -> list[list[Completion]]:
         check_conversations(conversations)
-        prompts = [self.render(c, params.prefill_think) for c in conversations]
-        encoded = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-        order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
-        results: list[list[Completion]] = [[] for _ in prompts]
-        for b, start in enumerate(range(0, len(order), self.batch_size)):
-            batch = order[start : start + self.batch_size]
-            completions = self._generate_batch([encoded[i] for i in batch], params, seed=params.seed + b)
+        rendered = [render_with_tokenizer(self.tokenizer, self.chat_template, c, params.prefill_think) for c in conversations]
+        encoded = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p, _ in rendered]
+        # One row per (conversation, sample), each seeded by its own item key and sample index: a row's
+        # draws do not depend on its batch-mates. Greedy samples are identical: one row per conversation.
+        rows = [(i, k) for i in range(len(conversations)) for k in range(draws(params))]
+        rows.sort(key=lambda row: -len(encoded[row[0]]))
+        keyed = item_keys(conversations, keys)
+        generated: list[list[tuple[int, Completion]]] = [[] for _ in conversations]
+        for start in range(0, len(rows), self.batch_size):
+            batch = rows[start : start + self.batch_size]
+            completions = self._generate_batch(
+                [encoded[i] for i, _ in batch],
+                [rendered[i][1] for i, _ in batch],
+                [item_seed(params.seed, keyed[i], k) for i, k in batch],
+                params,
+            )
+            for (i, k), completion in zip(batch, completions):
+                generated[i].append((k, completion))
             if progress:  # before replicating: a greedy completion's tokens count once
-                progress(len(batch), sum(c.completion_tokens for comps in completions for c in comps))
-            for i, comps in zip(batch, completions):
-                results[i] = replicate(comps, params)
-        return results
+                finished = sum(len(generated[i]) == draws(params) for i in {i for i, _ in batch})
+                progress(finished, sum(c.completion_tokens for c in completions))
+        return [replicate([c for _, c in sorted(comps, key=lambda kc: kc[0])], params) for comps in generated]
 
-    def _generate_batch(self, batch_ids: list[list[int]], params: SamplingParams, seed: int) -> list[list[Completion]]:
-        """`draws(params)` completions per prompt (not yet replicated to `params.n`)."""
+    def _generate_batch(
+        self, batch_ids: list[list[int]], states: list[ThinkState], seeds: list[int], params: SamplingParams
+    ) -> list[Completion]:
+        """One completion per row; sampled rows draw from their own generator seeded by `seeds`."""
         import torch
-        from transformers import GenerationConfig, StoppingCriteriaList
+        from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 
         width = max(len(ids) for ids in batch_ids)
         pad = self.tokenizer.pad_token_id
         input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in batch_ids], device=self.device)
         mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in batch_ids], device=self.device)
-        copies = draws(params)  # greedy samples are identical: decode once
+        # Sampling is done by `_RowSampler` (one generator per row), which leaves one finite score per row:
+        # the search itself is greedy.
         config = GenerationConfig(
             max_new_tokens=params.max_tokens,
-            do_sample=not params.greedy,
-            temperature=params.temperature if not params.greedy else None,
-            top_p=params.top_p if not params.greedy else None,
+            do_sample=False,
+            temperature=None,
+            top_p=None,
             top_k=None,
-            num_return_sequences=copies,
             pad_token_id=pad,
             eos_token_id=sorted(self.eos_ids),
         )
-        stopper = _TextStopper(self.tokenizer, width, params)
-        torch.manual_seed(seed)
+        processors = LogitsProcessorList([] if params.greedy else [_RowSampler(seeds, params.temperature, params.top_p)])
+        stopper = _TextStopper(self.tokenizer, width, params, [s.thinking for s in states], self.eos_ids)
         started = time.perf_counter()
         with torch.inference_mode():
             out = self.model.generate(
                 input_ids=input_ids,
                 attention_mask=mask,
                 generation_config=config,
+                logits_processor=processors,
                 stopping_criteria=StoppingCriteriaList([stopper]),
             )
-        elapsed = time.perf_counter() - started
-        completions: list[list[Completion]] = []
-        for row_index, ids in enumerate(batch_ids):
-            comps = []
-            for copy in range(copies):
-                row = out[row_index * copies + copy, width:].tolist()
-                comps.append(self._completion(row, len(ids), params, elapsed))
-            completions.append(comps)
-        return completions
+        ended = time.perf_counter()
+        return [
+            self._completion(out[row, width:].tolist(), len(ids), params, state, stopper.finished.get(row, ended) - started)
+            for row, (ids, state) in enumerate(zip(batch_ids, states))
+        ]
 
-    def _completion(self, row: list[int], prompt_tokens: int, params: SamplingParams, elapsed: float) -> Completion:
+    def _completion(self, row: list[int], prompt_tokens: int, params: SamplingParams, state: ThinkState, latency: float) -> Completion:
         generated, hit_eos = [], False
         for token in row:
             if token in self.eos_ids:
@@ -177,14 +193,14 @@ class HFBackend:
             while generated and generated[-1] == self.tokenizer.pad_token_id:
                 generated.pop()
         raw = self.tokenizer.decode(generated, skip_special_tokens=True)
-        text, cut = finish_text(raw, params)
+        text, cut = finish_text(raw, params, state)
         finish = "stop" if hit_eos or cut or len(generated) < params.max_tokens else "length"
         return Completion(
             text=text,
             finish_reason=finish,
             prompt_tokens=prompt_tokens,
             completion_tokens=len(generated),
-            latency_s=elapsed,
+            latency_s=round(latency, 4),
         )
 
     def close(self) -> None:
@@ -218,35 +234,38 @@ class _TextStopper:
 
     MARGIN = 8  # characters of extra context, so a tail cut mid-character or mid-word hides no stop
 
-    def __init__(self, tokenizer, prompt_width: int, params: SamplingParams):
+    def __init__(self, tokenizer, prompt_width: int, params: SamplingParams, thinking: list[bool], eos_ids: set[int]):
         self.tokenizer = tokenizer
         self.prompt_width = prompt_width
         self.stops = params.stop
         self.at_answer = params.stop_at_answer
-        self.thinking = params.prefill_think
+        self.thinking = thinking  # per row: the effective state of `think_state`
+        self.eos_ids = eos_ids
         self.context = max((len(s) for s in self.stops), default=0) + self.MARGIN
         self.done: dict[int, bool] = {}
         self.checked: dict[int, int] = {}  # row -> generated tokens at its last check
+        self.finished: dict[int, float] = {}  # row -> when it stopped or wrote EOS (its own latency)
 
     def __call__(self, input_ids, scores, **kwargs):
         import torch
 
-        if not self.stops and not self.at_answer:
-            return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
         generated = input_ids[:, self.prompt_width :]
+        now = time.perf_counter()
         flags = []
         for i in range(input_ids.shape[0]):
-            if not self.done.get(i):
+            if not self.done.get(i) and (self.stops or self.at_answer):
                 seen = self.checked.get(i, 0)
                 self.checked[i] = generated.shape[1]
-                self.done[i] = self._check(generated[i], seen)
-            flags.append(self.done[i])
+                self.done[i] = self._check(generated[i], seen, self.thinking[i])
+            if i not in self.finished and (self.done.get(i) or int(generated[i, -1]) in self.eos_ids):
+                self.finished[i] = now
+            flags.append(bool(self.done.get(i)))
         return torch.tensor(flags, dtype=torch.bool, device=input_ids.device)
 
     def _decode(self, ids) -> str:
         return self.tokenizer.decode(ids, skip_special_tokens=True)
 
-    def _check(self, row, seen: int) -> bool:
+    def _check(self, row, seen: int, thinking: bool) -> bool:
         """Whether `row` (generated ids) stops, given that its first `seen` tokens did not."""
         new = self._decode(row[seen:])
         if not new:  # padding after EOS, a skipped special token: nothing new to find
@@ -261,4 +280,28 @@ class _TextStopper:
             tail = self._decode(row[start:])
             if any(s in tail for s in self.stops):
                 return True
-        return self.at_answer and "}" in new and answer_complete(self._decode(row), self.thinking)
+        return self.at_answer and "}" in new and answer_complete(self._decode(row), thinking)
+
+
+class _RowSampler:
+    """Temperature/top-p sampling with one `torch.Generator` per row, seeded per item and sample: a row
+    draws the same tokens whatever its batch-mates. Returns scores where only the drawn token is finite,
+    so that greedy search takes it."""
+
+    def __init__(self, seeds: list[int], temperature: float, top_p: float):
+        import torch
+        from transformers import TemperatureLogitsWarper, TopPLogitsWarper
+
+        self.generators = [torch.Generator().manual_seed(seed) for seed in seeds]
+        self.warpers = [TemperatureLogitsWarper(temperature)] + ([TopPLogitsWarper(top_p)] if top_p < 1 else [])
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        for warper in self.warpers:
+            scores = warper(input_ids, scores)
+        probs = torch.softmax(scores.float(), dim=-1).cpu()
+        drawn = torch.cat([torch.multinomial(probs[i], 1, generator=g) for i, g in enumerate(self.generators)])
+        chosen = torch.full_like(scores, float("-inf"))
+        chosen[torch.arange(scores.shape[0]), drawn.to(scores.device)] = 0.0
+        return chosen

@@ -10,18 +10,21 @@ import time
 import weakref
 
 from recon.inference.base import (
-    THINK_PREFILL,
     Completion,
     ProgressFn,
     SamplingParams,
+    ThinkState,
     answer_complete,
     check_conversations,
     describe_local_model,
     draws,
     finish_text,
+    item_keys,
+    item_seed,
     load_chat_template,
     render_chat,
     replicate,
+    think_state,
 )
 from recon.inference.models import ensure_gguf, resolve_model
 
@@ -108,36 +111,41 @@ class LlamaCppBackend:
             return ""
         return self.llm.detokenize([token], special=True).decode("utf-8", errors="replace")
 
-    def render(self, messages: list[dict], prefill_think: bool = False) -> str:
+    def render(self, messages: list[dict], prefill_think: bool = False) -> tuple[str, ThinkState]:
+        """The generation prompt (with `<think>\\n` appended by the thinking rule) and its `ThinkState`."""
         prompt = render_chat(self.chat_template, messages, **self.special_tokens)
-        return prompt + (THINK_PREFILL if prefill_think else "")
+        state = think_state(prompt, prefill_think)
+        return prompt + state.prefill, state
 
     def generate(
-        self, conversations: list[list[dict]], params: SamplingParams, progress: ProgressFn | None = None
+        self,
+        conversations: list[list[dict]],
+        params: SamplingParams,
+        progress: ProgressFn | None = None,
+        keys: list[str] | None = None,
     ) -> list[list[Completion]]:
         check_conversations(conversations)
         results = []
-        for messages in conversations:
-            prompt = self.render(messages, params.prefill_think)
+        for messages, key in zip(conversations, item_keys(conversations, keys)):
+            prompt, state = self.render(messages, params.prefill_think)
             tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
             if len(tokens) + params.max_tokens > self.n_ctx:
                 raise ValueError(
                     f"prompt of {len(tokens)} tokens + max_tokens {params.max_tokens} exceeds n_ctx={self.n_ctx}"
                 )
             # greedy samples are identical: decode once
-            comps = [self._one(tokens, params, params.seed + k) for k in range(draws(params))]
+            comps = [self._one(tokens, params, state, item_seed(params.seed, key, k)) for k in range(draws(params))]
             if progress:  # before replicating: a greedy completion's tokens count once
                 progress(1, sum(c.completion_tokens for c in comps))
             results.append(replicate(comps, params))
         return results
 
-    def _one(self, prompt_tokens: list[int], params: SamplingParams, seed: int) -> Completion:
+    def _one(self, prompt_tokens: list[int], params: SamplingParams, state: ThinkState, seed: int) -> Completion:
         import llama_cpp
 
-        prefix = THINK_PREFILL if params.prefill_think else ""
         width = len(prompt_tokens)
         llm = self.llm
-        state = {"checked": width, "done": False}
+        checked = {"at": width, "done": False}
 
         def detokenize(ids) -> str:
             return llm.detokenize(list(ids), special=False).decode("utf-8", errors="ignore")
@@ -146,12 +154,12 @@ class LlamaCppBackend:
             # Called once per token (and again after the last): re-check the whole text only when the new
             # tokens hold a `}`, since a box closes on nothing else. Sticky: llama-cpp-python's final call
             # must answer True again for the completion to end as "stop".
-            if not state["done"] and len(input_ids) > state["checked"]:
-                new = detokenize(input_ids[state["checked"] :])
-                state["checked"] = len(input_ids)
+            if not checked["done"] and len(input_ids) > checked["at"]:
+                new = detokenize(input_ids[checked["at"] :])
+                checked["at"] = len(input_ids)
                 if "}" in new:
-                    state["done"] = answer_complete(prefix + detokenize(input_ids[width:]), params.prefill_think)
-            return state["done"]
+                    checked["done"] = answer_complete(state.opened + detokenize(input_ids[width:]), state.thinking)
+            return checked["done"]
 
         started = time.perf_counter()
         out = llm.create_completion(
@@ -168,7 +176,7 @@ class LlamaCppBackend:
         )
         elapsed = time.perf_counter() - started
         choice = out["choices"][0]
-        text, cut = finish_text(choice["text"], params)
+        text, cut = finish_text(choice["text"], params, state)
         usage = out.get("usage") or {}
         return Completion(
             text=text,

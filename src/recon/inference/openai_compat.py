@@ -23,9 +23,12 @@ from recon.inference.base import (
     check_conversations,
     draws,
     finish_text,
+    item_keys,
+    item_seed,
     load_chat_template,
     render_chat,
     replicate,
+    think_state,
 )
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -115,10 +118,14 @@ class OpenAIBackend:
         )
 
     def generate(
-        self, conversations: list[list[dict]], params: SamplingParams, progress: ProgressFn | None = None
+        self,
+        conversations: list[list[dict]],
+        params: SamplingParams,
+        progress: ProgressFn | None = None,
+        keys: list[str] | None = None,
     ) -> list[list[Completion]]:
         check_conversations(conversations)
-        coro = self._generate_all(conversations, params, progress)
+        coro = self._generate_all(conversations, item_keys(conversations, keys), params, progress)
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -130,18 +137,20 @@ class OpenAIBackend:
         thread.join()
         return box["result"]
 
-    async def _generate_all(self, conversations, params: SamplingParams, progress) -> list[list[Completion]]:
+    async def _generate_all(self, conversations, keys: list[str], params: SamplingParams, progress) -> list[list[Completion]]:
         limit = asyncio.Semaphore(self.concurrency)
         async with self._client() as client:
 
-            async def one_conversation(messages):
-                requests = (self._request(client, limit, messages, params, params.seed + k) for k in range(draws(params)))
+            async def one_conversation(messages, key):
+                requests = (
+                    self._request(client, limit, messages, params, item_seed(params.seed, key, k)) for k in range(draws(params))
+                )
                 comps = await asyncio.gather(*requests)
                 if progress:  # before replicating: a greedy completion's tokens count once
                     progress(1, sum(c.completion_tokens for c in comps))
                 return replicate(comps, params)
 
-            return list(await asyncio.gather(*(one_conversation(m) for m in conversations)))
+            return list(await asyncio.gather(*(one_conversation(m, key) for m, key in zip(conversations, keys))))
 
     async def _request(self, client, limit: asyncio.Semaphore, messages, params: SamplingParams, seed: int) -> Completion:
         openai = self._openai
@@ -183,16 +192,17 @@ class OpenAIBackend:
         )
         if params.stop:
             common["stop"] = params.stop[:4]
-        prefix = THINK_PREFILL if params.prefill_think else ""
+        state = None  # a server-side template: the prefill alone decides (`finish_text`)
         if self.chat_template:
-            prompt = render_chat(self.chat_template, messages) + prefix
-            response = await client.completions.create(prompt=prompt, **common)
+            prompt = render_chat(self.chat_template, messages)
+            state = think_state(prompt, params.prefill_think)
+            response = await client.completions.create(prompt=prompt + state.prefill, **common)
             choice = _first_choice(response, chat=False)
             text, reasoning = choice.text or "", None
         else:
             extra = {}
-            if prefix:
-                messages = [*messages, {"role": "assistant", "content": prefix}]
+            if params.prefill_think:
+                messages = [*messages, {"role": "assistant", "content": THINK_PREFILL}]
                 extra = {"extra_body": {"add_generation_prompt": False, "continue_final_message": True}}
             response = await client.chat.completions.create(messages=messages, **common, **extra)
             choice = _first_choice(response, chat=True)
@@ -200,7 +210,7 @@ class OpenAIBackend:
             text = message.content or ""
             extras = getattr(message, "model_extra", None) or {}
             reasoning = getattr(message, "reasoning_content", None) or extras.get("reasoning_content") or extras.get("reasoning")
-        text, cut = finish_text(text, params, prefix_if_missing=True)  # the server may echo the prefill
+        text, cut = finish_text(text, params, state, prefix_if_missing=True)  # the server may echo the prefill
         usage = getattr(response, "usage", None)
         return Completion(
             text=text,

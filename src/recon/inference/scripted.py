@@ -70,7 +70,11 @@ class ScriptedBackend:
         return text
 
     def generate(
-        self, conversations: list[list[dict]], params: SamplingParams, progress: ProgressFn | None = None
+        self,
+        conversations: list[list[dict]],
+        params: SamplingParams,
+        progress: ProgressFn | None = None,
+        keys: list[str] | None = None,
     ) -> list[list[Completion]]:
         check_conversations(conversations)
         out = []

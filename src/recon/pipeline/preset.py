@@ -17,7 +17,7 @@ from recon.runs import MODEL_STAGES
 
 PRESET_DIR = RECIPES / "presets"
 STAGE_NAMES = ("data", "sft", "grpo", "eval", "games", "report")
-BACKEND_NAMES = ("hf", "llamacpp", "openai", "vllm")
+BACKEND_NAMES = ("auto", "hf", "llamacpp", "openai", "vllm")
 
 Check = Callable[[Any, str], None]
 
