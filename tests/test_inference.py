@@ -171,7 +171,7 @@ def test_hf_stopper_flags_rows_whose_answer_is_complete(tiny_hf):
     encoded = [prompt + tok(r, add_special_tokens=False)["input_ids"] for r in rows]
     width = max(len(e) for e in encoded)
     ids = torch.tensor([e + [tok.pad_token_id] * (width - len(e)) for e in encoded])
-    stopper = _TextStopper(tok, len(prompt), SamplingParams(stop=["STOP"]))
+    stopper = _TextStopper(tok, len(prompt), SamplingParams(stop=["STOP"]), [False] * 3, tiny_hf.eos_ids)
     assert stopper(ids, None).tolist() == [True, False, True]
 
 
