@@ -84,7 +84,7 @@ def vllm_on_cpu(vllm) -> bool:
         return not torch.cuda.is_available()
 
 
-def cpu_engine_setup(threads: int | str | None, kv_cache_gib: float, dtype: str) -> dict:
+def cpu_engine_setup(threads: int | str | None, kv_cache_gib: int, dtype: str) -> dict:
     """Environment and dtype for the CPU engine, chosen from this machine (set before the engine starts;
     the engine's worker process inherits it). A value the user already exported is kept.
 
@@ -100,13 +100,13 @@ def cpu_engine_setup(threads: int | str | None, kv_cache_gib: float, dtype: str)
     except AttributeError:  # not Linux
         cores = list(range(os.cpu_count() or 1))
     count = len(cores) if threads in (None, "auto") else max(1, min(int(threads), len(cores)))
-    env = {"VLLM_CPU_OMP_THREADS_BIND": core_list(cores[:count]), "VLLM_CPU_KVCACHE_SPACE": f"{kv_cache_gib:g}"}
+    env = {"VLLM_CPU_OMP_THREADS_BIND": core_list(cores[:count]), "VLLM_CPU_KVCACHE_SPACE": str(int(kv_cache_gib))}
     for name, value in env.items():
         os.environ.setdefault(name, value)
     return {
         "dtype": auto_dtype("cpu") if dtype in (None, "auto") else dtype,
         "omp_threads_bind": os.environ["VLLM_CPU_OMP_THREADS_BIND"],
-        "kv_cache_gib": float(os.environ["VLLM_CPU_KVCACHE_SPACE"]),
+        "kv_cache_gib": int(os.environ["VLLM_CPU_KVCACHE_SPACE"]),
     }
 
 
@@ -126,7 +126,7 @@ class VLLMBackend:
         max_lora_rank: int | None = None,
         dtype: str = "auto",
         threads: int | str | None = None,
-        kv_cache_gib: float = DEFAULT_CPU_KV_CACHE_GIB,
+        kv_cache_gib: int = DEFAULT_CPU_KV_CACHE_GIB,
         prompts_per_call: int = 4096,
         cache_dir: str | None = None,
     ):
@@ -142,7 +142,8 @@ class VLLMBackend:
         # for Recon's datasets); calls are bounded only so that a killed run keeps what it finished.
         self.prompts_per_call = prompts_per_call
         self.on_cpu = vllm_on_cpu(vllm)
-        engine: dict = {"max_model_len": max_model_len, "enable_prefix_caching": True}
+        # per-request stats (`disable_log_stats=False`) give each completion its own latency
+        engine: dict = {"max_model_len": max_model_len, "enable_prefix_caching": True, "disable_log_stats": False}
         if self.on_cpu:
             setup = cpu_engine_setup(threads, kv_cache_gib, dtype)
             # eager: torch.compile takes 65–140 s to start on CPU, runs slower, and its cache never reloads
@@ -207,11 +208,11 @@ class VLLMBackend:
             )
             for i, k in requests
         ]
-        started = time.time()
+        started = time.perf_counter()
         outputs = self.llm.generate(
             [{"prompt_token_ids": ids[i]} for i, _ in requests], sampling, lora_request=self.lora, use_tqdm=progress is None
         )
-        ended = time.time()
+        ended = time.perf_counter()
         results: list[list[Completion]] = [[] for _ in conversations]
         for (i, _), out in zip(requests, outputs):
             [o] = out.outputs
@@ -264,11 +265,10 @@ class VLLMBackend:
 
 
 def request_latency(output, started: float, ended: float) -> float:
-    """Seconds from a request's arrival to its last token (vLLM's per-request metrics, wall-clock
-    timestamps), else the call's duration."""
+    """Seconds from a request's queueing to its last token (vLLM's per-request stats, both timestamps from
+    the engine core's monotonic clock), else the call's duration."""
     metrics = getattr(output, "metrics", None)
-    arrival = getattr(metrics, "arrival_time", None)
-    last = getattr(metrics, "last_token_ts", None) or getattr(metrics, "finished_time", None)
-    if isinstance(arrival, (int, float)) and isinstance(last, (int, float)) and last >= arrival:
-        return last - arrival
+    queued, last = getattr(metrics, "queued_ts", None), getattr(metrics, "last_token_ts", None)
+    if isinstance(queued, (int, float)) and isinstance(last, (int, float)) and last >= queued > 0:
+        return last - queued
     return ended - started
