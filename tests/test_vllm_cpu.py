@@ -104,11 +104,17 @@ def test_r1_template_opens_think_once_and_keeps_the_open_block(engine):
 
 
 def test_stop_at_the_answer_box(engine):
-    conversation = ask("Repeat exactly: The answer is \\boxed{7}. Then explain why seven is a lucky number.")
-    [[kept]] = engine.generate([conversation], SamplingParams(max_tokens=48, stop_at_answer=False))
-    [[cut]] = engine.generate([conversation], SamplingParams(max_tokens=48, stop_at_answer=True))
-    assert "\\boxed{7}" in kept.text, kept.text  # the model does write the box, then more
-    assert cut.text == kept.text[: kept.text.index("\\boxed{7}") + len("\\boxed{7}")] and cut.finish_reason == "stop"
+    # a few-shot chat in which every answer starts with its box and goes on talking
+    conversation = [
+        {"role": "user", "content": "2 + 2?"}, {"role": "assistant", "content": "\\boxed{4} Four is an even number."},
+        {"role": "user", "content": "3 + 4?"}, {"role": "assistant", "content": "\\boxed{7} Seven is an odd number."},
+        {"role": "user", "content": "5 + 1?"},
+    ]  # fmt: skip
+    [[kept]] = engine.generate([conversation], SamplingParams(max_tokens=24, stop_at_answer=False))
+    [[cut]] = engine.generate([conversation], SamplingParams(max_tokens=24, stop_at_answer=True))
+    end = kept.text.index("}") + 1
+    assert kept.text.startswith("\\boxed{") and kept.text[end:].strip(), kept.text  # a box, then more words
+    assert cut.text == kept.text[:end] and cut.finish_reason == "stop"
 
 
 def test_malformed_input_fails_clearly(engine):
@@ -118,8 +124,8 @@ def test_malformed_input_fails_clearly(engine):
         engine.generate([[{"role": "user"}]], SamplingParams(max_tokens=2))
     with pytest.raises(ValueError, match="keys"):
         engine.generate([ask("a"), ask("b")], SamplingParams(max_tokens=2), keys=["only-one"])
-    with pytest.raises(ValueError):  # longer than the engine's max_model_len
-        engine.generate([ask("word " * 3000)], SamplingParams(max_tokens=2))
+    with pytest.raises(ValueError, match="conversation 1: prompt of .* tokens \\+ max_tokens 2 exceeds max_model_len=2048"):
+        engine.generate([ask("ok"), ask("word " * 3000)], SamplingParams(max_tokens=2))
 
 
 def lora_adapter(base: Path, out: Path) -> Path:
@@ -148,8 +154,11 @@ def test_second_engine_after_close_serves_lora_like_peft(engine, tmp_path):
     base = Path(engine.resolved.hf_path)
     engine.close()
     engine.close()  # idempotent
-    alive = [c for c in psutil.Process().children(recursive=True) if c.status() != psutil.STATUS_ZOMBIE]
-    assert alive == [], f"engine workers still running after close: {alive}"
+    workers = [
+        " ".join(c.cmdline()) for c in psutil.Process().children(recursive=True)
+        if c.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(c.cmdline())
+    ]  # fmt: skip (multiprocessing's resource tracker lives as long as this process)
+    assert workers == [], f"engine processes still running after close: {workers}"
     with pytest.raises(RuntimeError, match="closed"):
         engine.generate([ask("x")], SamplingParams())
 

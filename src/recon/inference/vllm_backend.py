@@ -141,6 +141,7 @@ class VLLMBackend:
         # vLLM schedules its own batches: the evaluator hands it this many prompts per call (everything,
         # for Recon's datasets); calls are bounded only so that a killed run keeps what it finished.
         self.prompts_per_call = prompts_per_call
+        self.max_model_len = max_model_len
         self.on_cpu = vllm_on_cpu(vllm)
         # per-request stats (`disable_log_stats=False`) give each completion its own latency
         engine: dict = {"max_model_len": max_model_len, "enable_prefix_caching": True, "disable_log_stats": False}
@@ -193,6 +194,12 @@ class VLLMBackend:
             raise RuntimeError("this vllm backend was closed")
         rendered = [render_with_tokenizer(self.tokenizer, self.chat_template, c, params.prefill_think) for c in conversations]
         ids = [single_bos(self.tokenizer(text, add_special_tokens=False)["input_ids"], self.tokenizer.bos_token_id) for text, _ in rendered]
+        for i, prompt in enumerate(ids):
+            if len(prompt) + params.max_tokens > self.max_model_len:
+                raise ValueError(
+                    f"conversation {i}: prompt of {len(prompt)} tokens + max_tokens {params.max_tokens} exceeds "
+                    f"max_model_len={self.max_model_len}"
+                )
         # One request per (conversation, sample), seeded by its item key and sample index: prefix caching
         # makes the repeated prompts of n > 1 nearly free.
         keyed = item_keys(conversations, keys)
