@@ -173,6 +173,8 @@ def main() -> None:
     configs = [c for c in configs if c[1] != "llamacpp" or _installed("llama_cpp")]
     rows = [measure(*config, prompts, args.max_tokens, shape) for config in configs]
     rows.append(measure(*demo_config(), prompts, args.max_tokens, shape))
+    if args.json:  # what was measured so far, in case the table below fails
+        args.json.write_text(json.dumps({"cpu": cpu, "roofline": peak, "rows": [{k: v for k, v in r.items() if k != "texts"} for r in rows]}))
 
     base = rows[0]
     print(f"\n{'configuration':58s} {'items/s':>8s} {'tok/s':>8s} {'× hf b1':>8s} {'GFLOP/s':>8s} {'of peak':>8s}")
