@@ -155,3 +155,42 @@ def test_cpu_loss_scores_only_labelled_positions_with_the_same_value(tiny_model_
     worst = max(float((a - b).abs().max()) for a, b in zip(compact_grads, full_grads)) / scale
     print("worst relative gradient difference", worst)
     assert worst < 1e-4
+
+
+def effective_weights(model) -> dict:
+    """The q/down projections' weights as the model computes with them (base + LoRA delta when unmerged), float32,
+    keyed from `layers.` on (the same key merged, unmerged and plain)."""
+    out = {}
+    for name, module in model.named_modules():
+        if "layers." not in name or not name.endswith(("q_proj", "down_proj")):
+            continue
+        key = name[name.index("layers.") :]
+        if hasattr(module, "get_delta_weight"):  # an unmerged LoRA layer
+            out[key] = module.base_layer.weight.float() + module.get_delta_weight("default").float()
+        else:
+            out[key] = module.weight.float()
+    return out
+
+
+def test_hf_backend_evaluates_the_sft_model_not_a_bf16_merge(tiny_model_dir, tmp_path):
+    """Evaluation in bf16 (`dtype: auto` on CPUs with native bf16 and on GPUs) computes with the SFT delta
+    intact: the adapter is not merged into bf16 weights, whose rounding loses about half of an SFT-sized delta."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from recon.inference.hf import HFBackend
+
+    adapter = sft_adapter(tiny_model_dir, tmp_path / "sft")
+    base = effective_weights(AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32))
+    sft = effective_weights(PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32), str(adapter)))
+    rounded = effective_weights(AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.bfloat16))
+    evaluated = effective_weights(HFBackend(str(adapter), dtype="bfloat16", device="cpu").model)
+    assert base and set(base) == set(sft) == set(rounded) == set(evaluated)
+    with torch.no_grad():
+        want = torch.cat([(sft[k] - base[k]).flatten() for k in base])  # the SFT delta
+        got = torch.cat([(evaluated[k] - rounded[k]).flatten() for k in base])  # what evaluation adds to the bf16 base
+    error = float((got - want).norm() / want.norm())
+    print(f"SFT delta carried into the evaluated bf16 model with {error:.1%} error")
+    assert float(want.norm()) > 0, "the adapter changes nothing: the test would prove nothing"
+    assert error < 0.01, f"the evaluated model carries the SFT delta with {error:.0%} error (a bf16 merge loses ~half)"
