@@ -256,6 +256,6 @@ def test_sft_output_trains_with_recon_train_sft(tmp_path, tiny_model_dir):
     result = train_sft(
         ["--config", "recipes/cpu/smollm2/sft.yaml", "--model_name_or_path", str(tiny_model_dir), "--dataset", str(sft_path),
          "--output_dir", str(tmp_path / "sft"), "--max_steps", "1", "--heldout_size", "0", "--save_strategy", "no",
-         "--max_train_samples", "4", "--max_length", "256"]  # fmt: skip
+         "--max_train_samples", "4", "--max_length", "256", "--per_device_train_batch_size", "2"]  # fmt: skip
     )
     assert result["global_step"] == 1 and math.isfinite(result["train_loss"]), result

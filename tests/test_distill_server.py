@@ -21,6 +21,7 @@ from recon.data.problem import Problem, read_problems, write_jsonl
 from recon.distill import judge
 from recon.distill.cli import app
 from recon.grading import grade
+from recon.inference.base import item_keys, item_seed
 
 CHOICES = ["Cooperate forever", "Defect forever", "Alternate", "None of these"]
 GOLD = "Option 2: Defect forever"
@@ -135,10 +136,12 @@ def test_fault_injection_counts_match(tmp_path):
 
 
 def test_samples_keep_first_or_all_distinct(tmp_path):
-    """Samples are separate requests (seeds differ): script them by seed."""
+    """Samples are separate requests (per-item seeds differ): script them by sample index, read back from the
+    seed (sample k of a conversation is seeded by item_seed(run seed 0, the conversation, k))."""
 
     def by_seed(body, attempt):
-        seed = body.get("seed", 0)
+        key = item_keys([body["messages"]], None)[0]
+        seed = next(k for k in range(4) if item_seed(0, key, k) == body.get("seed"))
         if seed == 0:
             return Reply(content="<think>\nno\n</think>\n\\boxed{Option 1: Cooperate forever}")
         trace = "same reasoning" if seed in (1, 2) else f"other reasoning {seed}"
