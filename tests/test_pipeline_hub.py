@@ -74,7 +74,7 @@ def test_every_stage_reads_the_hub_dataset(no_local_data, hub_repo, tiny_model_d
     preset.update(model=str(tiny_model_dir), name="hub", stages=["data", "sft", "eval"])
     preset["data"] = {"generated_per_category": 2, "eval_generated_per_category": 1, "shortcut_items": 0}
     preset["sft"]["dataset"] = "sft_cot"
-    preset["sft"]["args"] = {"max_steps": 1, "save_steps": 1, "max_train_samples": 4, "max_length": 512,
+    preset["sft"]["args"] = {"max_steps": 1, "save_steps": 1, "max_train_samples": 4, "max_length": 512, "per_device_train_batch_size": 2,
                              "heldout_split": "eval", "heldout_size": 1, "heldout_max_tokens": 4, "logging_steps": 1}  # fmt: skip
     preset["eval"] = {"backend": "hf", "max_tokens": 4, "datasets": {"recon-eval": {"limit": 2}}}
     path = tmp_path / "preset.yaml"

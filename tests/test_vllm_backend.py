@@ -63,7 +63,13 @@ def fake_vllm(monkeypatch):
     lora = types.ModuleType("vllm.lora")
     request = types.ModuleType("vllm.lora.request")
     request.LoRARequest = lambda name, id_, path: types.SimpleNamespace(lora_name=name, lora_int_id=id_, lora_path=path)
-    for name, module in {"vllm": vllm, "vllm.platforms": platforms, "vllm.lora": lora, "vllm.lora.request": request}.items():
+    # The real package may already be imported by an earlier test: its cleanup would meet the fake platform.
+    distributed = types.ModuleType("vllm.distributed")
+    parallel_state = types.ModuleType("vllm.distributed.parallel_state")
+    parallel_state.cleanup_dist_env_and_memory = lambda shutdown_ray=False: None
+    fakes = {"vllm": vllm, "vllm.platforms": platforms, "vllm.lora": lora, "vllm.lora.request": request,
+             "vllm.distributed": distributed, "vllm.distributed.parallel_state": parallel_state}  # fmt: skip
+    for name, module in fakes.items():
         monkeypatch.setitem(sys.modules, name, module)
     FakeLLM.live, FakeLLM.created = [], []
     yield FakeLLM

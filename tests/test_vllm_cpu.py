@@ -43,8 +43,13 @@ def engine_dirs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def engine(engine_dirs):
-    """One float32 engine for the module's tests on the base model (closed by the lifecycle test)."""
+    """One float32 engine for the module's tests on the base model (closed by the lifecycle test). It records
+    the child processes that ran before it (e.g. a llama.cpp server of another module), which are not its own."""
+    import psutil
+
+    before = {c.pid for c in psutil.Process().children(recursive=True)}
     backend = load_backend("vllm", "smollm2", dtype="float32", max_model_len=2048)
+    backend.test_children_before = before
     yield backend
     backend.close()
 
@@ -156,7 +161,8 @@ def test_second_engine_after_close_serves_lora_like_peft(engine, tmp_path):
     engine.close()  # idempotent
     workers = [
         " ".join(c.cmdline()) for c in psutil.Process().children(recursive=True)
-        if c.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(c.cmdline())
+        if c.pid not in engine.test_children_before
+        and c.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(c.cmdline())
     ]  # fmt: skip (multiprocessing's resource tracker lives as long as this process)
     assert workers == [], f"engine processes still running after close: {workers}"
     with pytest.raises(RuntimeError, match="closed"):
