@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -87,10 +88,7 @@ def build_taught(out: Path, seed: int | str, taught: dict[str, Any], train: list
 
 
 def _count(problems: list[Problem]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for p in problems:
-        counts[p.category] = counts.get(p.category, 0) + 1
-    return dict(sorted(counts.items()))
+    return dict(sorted(Counter(p.category for p in problems).items()))
 
 
 def slice_baselines(audit: dict[str, Any]) -> dict[str, Any]:
@@ -139,11 +137,15 @@ def sft_file(out: Path, taught: dict[str, Any], seed: int | str = 0, excluded: s
     return path
 
 
+def without_categories(source: Path, target: Path, excluded: set[str]) -> Path:
+    """`source`, or (an ablation) its copy at `target` without the `excluded` categories."""
+    if not excluded:
+        return source
+    write_jsonl([p for p in read_problems(source) if p.category not in excluded], target)
+    return target
+
+
 def grpo_file(out: Path, excluded: set[str] = frozenset()) -> Path:
     """The prompts GRPO draws from the slice (`grpo.dataset: taught`): `taught_train.jsonl`, or a copy
     without the `excluded` categories (an ablation)."""
-    if not excluded:
-        return out / TAUGHT_TRAIN
-    path = out / TAUGHT_TRAIN_KEPT
-    write_jsonl([p for p in read_problems(out / TAUGHT_TRAIN) if p.category not in excluded], path)
-    return path
+    return without_categories(out / TAUGHT_TRAIN, out / TAUGHT_TRAIN_KEPT, excluded)

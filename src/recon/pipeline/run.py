@@ -14,6 +14,7 @@ import yaml
 
 from recon.pipeline.preset import PresetError
 from recon.resources import packaged, resource_path
+from recon.data.taught import SFT_FILE  # the worked solutions SFT learns from
 from recon.errors import UserError
 from recon.inference.base import closing_backend
 from recon.pipeline.stages import Plan, Stage, StageContext, planned, run_stages
@@ -57,7 +58,6 @@ def reads_published(stage: str, config: dict[str, Any]) -> bool:
 
 
 TRAIN_KEPT = "train_without_excluded.jsonl"  # the train split less `data.exclude_categories`
-SFT_FILE = "sft_solutions.jsonl"  # the generated items' worked solutions SFT learns from
 
 
 def data_plan(ctx: StageContext) -> Plan:
@@ -115,6 +115,7 @@ def _sft_subset(out: Path, config: dict[str, Any]) -> Path:
     """The SFT training file: generated items with a worked solution; with `sft_per_category`, the
     shortest solutions of each category (short traces keep CPU training and generation fast)."""
     from recon.data.problem import read_problems, write_jsonl
+    from recon.data.taught import answer_only
 
     per_category = config.get("sft_per_category")
     excluded = set(config.get("exclude_categories", []))
@@ -128,7 +129,7 @@ def _sft_subset(out: Path, config: dict[str, Any]) -> Path:
             problems = sorted(problems, key=lambda p: len(p.meta["solution"]))[:per_category]
         chosen += problems
     if config.get("sft_reasoning", "full") == "none":
-        chosen = [_answer_only(p) for p in chosen]
+        chosen = [answer_only(p) for p in chosen]
     path = out / SFT_FILE
     write_jsonl(chosen, path)
     return path
@@ -137,22 +138,9 @@ def _sft_subset(out: Path, config: dict[str, Any]) -> Path:
 def _training_split(out: Path, config: dict[str, Any]) -> Path:
     """The train split GRPO learns from: `train.jsonl`, or with `exclude_categories` (an ablation) a copy
     without those categories. The eval and the baselines fitted on `train.jsonl` are unchanged."""
-    from recon.data.problem import read_problems, write_jsonl
+    from recon.data.taught import without_categories
 
-    excluded = set(config.get("exclude_categories", []))
-    if not excluded:
-        return out / "train.jsonl"
-    path = out / TRAIN_KEPT
-    write_jsonl([p for p in read_problems(out / "train.jsonl") if p.category not in excluded], path)
-    return path
-
-
-def _answer_only(problem):
-    """The problem with its worked solution cut to an empty thinking block and the boxed answer."""
-    from dataclasses import replace
-
-    answer = problem.meta["solution"].rsplit("</think>", 1)[-1].strip()
-    return replace(problem, meta={**problem.meta, "solution": f"<think>\n</think>\n\n{answer}"})
+    return without_categories(out / "train.jsonl", out / TRAIN_KEPT, set(config.get("exclude_categories", [])))
 
 
 def training_stage_plan(kind: str):

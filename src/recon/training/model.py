@@ -62,10 +62,9 @@ def rank_device_map(config) -> dict | None:
     under DeepSpeed ZeRO-3, which places (shards) the weights itself."""
     import os
 
-    import torch
     from transformers.integrations import is_deepspeed_zero3_enabled
 
-    if config.use_cpu or not torch.cuda.is_available() or is_deepspeed_zero3_enabled():
+    if on_cpu(config) or is_deepspeed_zero3_enabled():
         return None
     return {"": int(os.environ.get("LOCAL_RANK", "0"))}  # set by accelerate launch / torchrun
 
