@@ -44,13 +44,13 @@ MODEL_STAGES = ("base", "sft", "grpo")
 
 # Backend options and settings that change how a run is executed, never what a model answers, so a
 # resumed run may change them: transport (where the server is, concurrency, retries, timeouts), CPU
-# threads, caches, GPU memory and sharding, and batch sizes. Batching can move floating-point rounding
-# (padding), but every resume already re-batches the items left, so keying it would only forbid fitting
-# a batch to memory. The device and dtype are keyed (they change precision).
+# threads, caches, GPU memory and sharding, data-parallel replicas, and batch sizes. Batching can move
+# floating-point rounding (padding), but every resume already re-batches the items left, so keying it
+# would only forbid fitting a batch to memory. The device and dtype are keyed (they change precision).
 EXECUTION_OPTIONS = frozenset(
     {"base_url", "api_key_env", "concurrency", "max_retries", "timeout", "timeout_s", "backoff", "backoff_s",
      "max_backoff", "threads", "batch_size", "chunk_size", "progress", "cache_dir", "gpu_memory_utilization",
-     "tensor_parallel_size", "n_gpu_layers"}
+     "tensor_parallel_size", "n_gpu_layers", "replicas"}
 )
 # Package versions in a backend's `describe()["settings"]`: recorded in the manifest, not keyed.
 VERSION_KEYS = frozenset({"transformers", "openai", "llama_cpp_python", "vllm", "torch"})
@@ -104,8 +104,8 @@ def named_file_digests(values: Iterable[Any], resolve: Callable[[str], Any] = st
 def backend_identity(description: dict[str, Any], options: dict[str, Any] | None = None) -> dict[str, Any]:
     """What of a backend changes its answers: `describe()` (backend, model, resolved revision — a content
     hash of the weights for local folders and adapters —, the chat template, served model, dtype, …) and
-    the options it was built with, less `EXECUTION_OPTIONS`, package versions and file locations (the
-    revision stands for the content when there is one)."""
+    the options it was built with, less `EXECUTION_OPTIONS` (none left: no `options`, as when none were
+    given), package versions and file locations (the revision stands for the content when there is one)."""
     ident = {k: v for k, v in description.items() if k != "settings"}
     if ident.get("revision") is not None:
         ident = {k: v for k, v in ident.items() if not k.endswith("_path")}
@@ -115,8 +115,9 @@ def backend_identity(description: dict[str, Any], options: dict[str, Any] | None
     ident["settings"] = {k: v for k, v in settings.items() if k not in EXECUTION_OPTIONS | VERSION_KEYS}
     for key in EXECUTION_OPTIONS:
         ident.pop(key, None)
-    if options:
-        ident["options"] = {k: v for k, v in options.items() if k not in EXECUTION_OPTIONS}
+    keyed = {k: v for k, v in (options or {}).items() if k not in EXECUTION_OPTIONS}
+    if keyed:
+        ident["options"] = keyed
     return ident
 
 
