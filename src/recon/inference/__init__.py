@@ -45,16 +45,22 @@ def load_backend(name: str, model: str = "smollm2", **options: Any) -> Backend:
     """Build a backend by name (`hf`, `llamacpp`, `openai`, `vllm`, `scripted`, or `auto`: `auto_backend`).
 
     `options` go to the backend's constructor (e.g. `batch_size=` for hf, `threads=` for llamacpp,
-    `base_url=`/`concurrency=` for openai). `scripted` takes `respond=` and ignores `model`."""
+    `base_url=`/`concurrency=` for openai). `scripted` takes `respond=` and ignores `model`. `replicas=N`
+    (N > 1) runs N copies of the backend, one worker process per GPU (`recon.inference.replicas`)."""
     import importlib
 
+    from recon.inference.replicas import ReplicaBackend, check_replicas
+
     check_backend(name)
+    replicas = check_replicas(options.pop("replicas", 1))
     if name == AUTO:
         name = auto_backend()
         options = accepted_options(name, options)
     module, cls_name = BACKENDS[name]
     cls = getattr(importlib.import_module(module), cls_name)
     check_backend_options(name, cls, options)
+    if replicas > 1:
+        return ReplicaBackend(name, model, options, replicas)
     with user_input(f"--backend-option ({name} backend)"):  # a bad option value, e.g. concurrency=0
         return cls(**options) if name == "scripted" else cls(model, **options)
 
