@@ -50,7 +50,9 @@ def main(
     stop_at_answer: bool = typer.Option(True, help="stop a completion once its final boxed answer is complete"),
     seed: int = typer.Option(0),
     chunk_size: int = typer.Option(16, help="prompts per generate call (and per checkpoint write)"),
-    option: list[str] = typer.Option([], "--backend-option", help="backend option KEY=VALUE (repeatable), e.g. base_url=…, batch_size=8"),
+    option: list[str] = typer.Option([], "--backend-option", help="backend option KEY=VALUE (repeatable), e.g. base_url=…, batch_size=8; "
+                                      "replicas=N: N copies of the backend, one per GPU, items split between them (each loads the "
+                                      "whole model: a 7B takes ~15 GB on every GPU, plus a host process per copy)"),
     old_option: list[str] = typer.Option([], "--option", hidden=True, help="old name of --backend-option"),
     chat_template: Optional[Path] = typer.Option(None, help="Jinja chat template file (default: the model's own)"),
     label: Optional[str] = typer.Option(None, help="name of this run in tables"),

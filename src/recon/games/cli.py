@@ -26,7 +26,7 @@ def selfplay(
     batch_size: int = typer.Option(64, min=1, help="Most samples per backend call."),
     seed: int = typer.Option(0),
     out: Path = typer.Option(None, help="Output directory (default runs/games/selfplay/<model>); reruns resume."),
-    option: list[str] = typer.Option([], "--backend-option", help="Backend option KEY=VALUE (repeatable)."),
+    option: list[str] = typer.Option([], "--backend-option", help="Backend option KEY=VALUE (repeatable); replicas=N: one copy per GPU (each loads the whole model)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run in --out made with other settings."),
     retry_failed: bool = typer.Option(True, "--retry-failed/--no-retry-failed", help="Replay trials that met a failed request."),
 ) -> None:
