@@ -102,7 +102,8 @@ def model_shape() -> dict:
     config = AutoConfig.from_pretrained(path)
     params = sum(p.numel() for p in AutoModelForCausalLM.from_pretrained(path).parameters())
     head_dim = config.hidden_size // config.num_attention_heads
-    return {"params": params, "layers": config.num_hidden_layers, "attention_width": config.num_attention_heads * head_dim}
+    return {"params": params, "layers": config.num_hidden_layers, "attention_width": config.num_attention_heads * head_dim,
+            "lm_head_params": config.vocab_size * config.hidden_size}
 
 
 def work_flops(shape: dict, prompt_tokens: int, generated: int) -> float:

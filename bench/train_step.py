@@ -21,6 +21,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
+PEAK: dict = {}  # this machine's roofline (eval_throughput.roofline), measured once in main()
+SHAPE: dict = {}  # the model's parameter counts (eval_throughput.model_shape)
 
 
 def step_clock():
@@ -132,8 +134,11 @@ def sft_rows(data: str, model: str, steps: int, batch_size: int) -> list[dict]:
                          clock.ends[-1] - clock.ends[0]))  # fmt: skip
         rows[-1]["total_s_including_first_step"] = round(time.perf_counter() - started, 1)
     base = rows[2]["trained_tokens_per_s"]
+    dtype = str(trainer.model.dtype if hasattr(trainer.model, "dtype") else "float32").removeprefix("torch.")
     for row in rows:
         row["ratio_to_plain_loop"] = round(row["trained_tokens_per_s"] / base, 2)
+        row["peak_fraction"] = round(row["useful_flops_per_s"] / PEAK["matmul_flops"].get(dtype, PEAK["matmul_flops"]["float32"]), 4)
+        row["useful_gflop_per_s"] = round(row.pop("useful_flops_per_s") / 1e9, 2)
     return rows
 
 
@@ -152,6 +157,18 @@ def padding_rows(data: str, model: str, batch_size: int) -> list[dict]:
     return rows
 
 
+def train_flops(shape: dict, batch) -> float:
+    """The useful work of one LoRA SFT step on `batch` (the base frozen, so no weight gradients): forward and
+    input-gradient matmuls of the body over every non-padding token (2 × 2 × body params), the LM head on the
+    labelled positions only (2 × 2 × head params), attention forward + backward (3 × 4 × layers × width × context
+    per sequence position). A configuration doing more (the LM head on every position) shows a lower fraction."""
+    body = shape["params"] - shape["lm_head_params"]
+    lengths = batch["attention_mask"].sum(dim=1).tolist()
+    _, scored = batch_tokens(batch)
+    attention = sum(3 * 4 * shape["layers"] * shape["attention_width"] * n * (n + 1) / 2 for n in lengths)
+    return 4 * body * sum(lengths) + 4 * shape["lm_head_params"] * scored + attention
+
+
 def _row(label: str, timed_batches: list, seconds: float) -> dict:
     tokens = [batch_tokens(b) for b in timed_batches]
     trained, with_loss = sum(t for t, _ in tokens), sum(c for _, c in tokens)
@@ -163,6 +180,7 @@ def _row(label: str, timed_batches: list, seconds: float) -> dict:
         "trained_tokens_per_s": round(trained / seconds, 1),
         "completion_tokens_per_s": round(with_loss / seconds, 1),
         "tokens_per_step": round(trained / len(timed_batches), 1),
+        "useful_flops_per_s": sum(train_flops(SHAPE, b) for b in timed_batches) / seconds,
     }
 
 
@@ -226,7 +244,7 @@ def markdown(rows: list[dict], padding: list[dict], grpo: list[dict], meta: dict
 def main() -> None:
     import torch
 
-    from eval_throughput import cpu_record
+    from eval_throughput import cpu_record, model_shape, roofline
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=5, help="optimizer steps per configuration (the first is not timed)")
@@ -240,6 +258,10 @@ def main() -> None:
     if args.steps < 2:
         parser.error("--steps must be at least 2 (the first step is a warm-up)")
 
+    global PEAK, SHAPE
+    PEAK, SHAPE = roofline(), model_shape()
+    print(f"roofline: matmul float32 {PEAK['matmul_flops']['float32'] / 1e9:.1f} GFLOP/s, bfloat16 "
+          f"{PEAK['matmul_flops']['bfloat16'] / 1e9:.1f} GFLOP/s; memory {PEAK['memory_bytes_per_s'] / 1e9:.1f} GB/s", flush=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     data = args.data
@@ -251,7 +273,7 @@ def main() -> None:
     grpo = grpo_rows(args.model, args.steps) if args.grpo else []
     from recon.inference.hf import auto_dtype
 
-    meta = {"model": args.model, "threads": torch.get_num_threads(), "dtype": f"dtype auto = {auto_dtype('cpu')}",
+    meta = {"roofline": PEAK, "model_shape": SHAPE, "model": args.model, "threads": torch.get_num_threads(), "dtype": f"dtype auto = {auto_dtype('cpu')}",
             "data": args.data, "cpu": cpu_record(), "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}  # fmt: skip
     (out / "train_step.json").write_text(json.dumps({"meta": meta, "sft": rows, "padding": padding, "grpo": grpo}, indent=2) + "\n")
     text = markdown(rows, padding, grpo, meta)
