@@ -60,3 +60,33 @@ def test_bad_permutation_and_position_rejected():
         permute_options(problem, [0, 0])
     with pytest.raises(ValueError):
         shuffle_options(problem, random.Random(0), gold_position=3)
+
+
+@pytest.mark.parametrize("category", ["bertrand", "backward_induction", "time_inconsistency"])
+def test_option_lookup_follows_the_options_after_every_shuffle(category):
+    """A local trace's option scan lists the options in prompt order up to the gold (the only `yes`), and
+    is redone for the new order whenever the options move; its answer line is what the box holds."""
+    from recon.data.generate import generate_category
+
+    scanned = [p for p in generate_category(category, 20, "lookup", 1, set()) if "\nfind: " in p.meta["solution"]]
+    assert scanned, f"no {category} item with an option lookup"
+    rng = random.Random(7)
+    for problem in scanned:
+        for shuffled in (problem, shuffle_options(problem, rng), shuffle_options(shuffle_options(problem, rng), rng)):
+            lines = shuffled.meta["solution"].split("</think>")[0].splitlines()
+            start = next(i for i, line in enumerate(lines) if line.startswith("find: "))
+            gold = shuffled.gold_option
+            text = shuffled.choices[gold - 1]
+            assert lines[start] == f"find: {text}"
+            assert lines[start + 1:start + 1 + gold] == [
+                f"Option {k}: {shuffled.choices[k - 1]} → {'yes' if k == gold else 'no'}" for k in range(1, gold + 1)]
+            assert lines[start + 1 + gold] == f"Answer: Option {gold}: {text}" == f"Answer: {shuffled.gold}"
+            assert shuffled.meta["solution"].endswith("\\boxed{" + shuffled.gold + "}")
+            assert grade_problem(shuffled.meta["solution"], shuffled).correct
+
+
+def test_rescan_leaves_texts_without_a_lookup_alone():
+    from recon.data.options import rescan_options
+
+    text = "<think>\nrule: x → $3\nAnswer: Option 2: $3\n</think>\n\n\\boxed{Option 2: $3}"
+    assert rescan_options(text, ["$1", "$3"], 1) == text

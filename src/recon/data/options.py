@@ -39,6 +39,28 @@ def _option_chunks(tail: str) -> tuple[list[tuple[str, str, str]], str]:
 
 # Worked solutions and teacher traces that name options by number, rewritten with the options.
 REMAPPED_META_TEXTS = ("solution", "response")
+FIND = "find: "  # the first line of a local trace's option lookup (`option_lookup`)
+
+
+def option_lookup(options: Sequence[str], gold: int) -> list[str]:
+    """The last steps of a local trace: the answer's text, then the options in prompt order, each copied
+    and marked `no` until the one equal to it (`yes`), then the answer line the box copies. A 135M model
+    computes the value but picks the wrong option number by itself (bertrand price, issue 22: the price right
+    on 100 of 100 fresh items, the option on 38); a scan turns the lookup into copies and comparisons."""
+    return [f"{FIND}{options[gold]}",
+            *(f"Option {k + 1}: {text} → {'yes' if k == gold else 'no'}" for k, text in enumerate(options[: gold + 1])),
+            f"Answer: Option {gold + 1}: {options[gold]}"]  # fmt: skip
+
+
+def rescan_options(text: str, options: Sequence[str], gold: int) -> str:
+    """`text` with its option lookup (`option_lookup`, from the `find:` line to the `Answer:` line) redone
+    for `options` in their current order; texts without one are returned unchanged."""
+    lines = text.split("\n")
+    start = next((i for i, line in enumerate(lines) if line.startswith(FIND)), None)
+    if start is None:
+        return text
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("Answer: "))
+    return "\n".join([*lines[:start], *option_lookup(options, gold), *lines[end + 1:]])
 _MENTION = re.compile(r"\b(Option\s*)(\d+)\b", re.I)
 
 
@@ -91,7 +113,8 @@ def permute_options(problem: Problem, order: Sequence[int]) -> Problem:
         raise ValueError(f"problem {problem.id!r}: no 'Options:' list in its messages")
     for key in REMAPPED_META_TEXTS:
         if isinstance(new.meta.get(key), str):
-            new.meta[key] = remap_option_mentions(new.meta[key], order)
+            new.meta[key] = rescan_options(remap_option_mentions(new.meta[key], order),
+                                           [_PREFIX.sub("", c, count=1) for c in new.choices], new_gold - 1)
     previous = problem.meta.get("option_order", list(range(n)))
     new.meta["option_order"] = [previous[i] for i in order]
     return new

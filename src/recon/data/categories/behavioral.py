@@ -18,6 +18,7 @@ from recon.data.categories.common import (
     unparsed,
     verdict_for,
 )
+from recon.data.options import option_lookup
 from recon.data.problem import Problem
 from recon.econ import auctions, decision, social_choice
 
@@ -449,7 +450,7 @@ def generate_time_inconsistency(rng: random.Random, difficulty: int) -> Problem:
         f"earlier: ${a} today or ${b} {gap_phrase} → chose ${chosen} → {earlier}",
         f"now: ${a} in {t} days or ${b} in {t + gap} days → same gap as before",
         f"rule: exponential discounting keeps the choice → {pick} → {correct}",
-        f"Answer: Option {gold + 1}: {options[gold]}",
+        *option_lookup(options, gold),
     ]
     return make_option_problem("time_inconsistency", question, options, gold, steps, {"earlier_choice": earlier}, template=str(template))
 

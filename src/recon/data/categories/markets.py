@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 
 from recon.data.categories import AuditResult, CategorySpec, register
 from recon.data.categories.common import fmt, make_option_problem, place_options, split_option_prompt, unparsed, verdict_for
+from recon.data.options import option_lookup
 from recon.data.problem import Problem
 from recon.econ import markets
 
@@ -240,7 +241,7 @@ def generate_bertrand(rng: random.Random, difficulty: int) -> Problem:
         rule = ("equal costs → price = cost" if c1 == c2 else
                 f"the lower-cost firm prices at the rival's cost {fmt(c2)} (below its monopoly price)")
         steps = [f"costs: {firm1} {fmt(c1)} vs {firm2} {fmt(c2)} → {low}", f"rule: {rule} → price {render(correct)}",
-                 f"Answer: Option {gold + 1}: {options[gold]}"]
+                 *option_lookup(options, gold)]
         return make_option_problem("bertrand", question, options, gold, steps, {"ask": ask, "asymmetric": asymmetric, "params": _params(a=inverse_a, b=inverse_b, c1=c1, c2=c2)}, template=str(template))
     if asymmetric:
         steps = [

@@ -19,6 +19,7 @@ from recon.data.categories.common import (
     unparsed,
     verdict_for,
 )
+from recon.data.options import option_lookup
 from recon.data.problem import Problem
 from recon.econ.extensive import Decision, Leaf, backward_induction, from_nested, subgame_perfect_paths
 
@@ -563,7 +564,7 @@ def generate_tree_problem(rng: random.Random, difficulty: int) -> Problem:
                 "Which sequence of moves is played in the subgame-perfect equilibrium?")
     others = rng.sample([h for h, _ in leaves_ if h != path], 3)
     options, gold = place_options(rng, ", ".join(path), [", ".join(h) for h in others])
-    steps = ["Backward induction, deepest decisions first:", *_tree_steps(tree, names), f"Answer: Option {gold + 1}: {options[gold]}"]
+    steps = ["Backward induction, deepest decisions first:", *_tree_steps(tree, names), *option_lookup(options, gold)]
     return make_option_problem("backward_induction", question, options, gold, steps,
                                meta={"difficulty": difficulty, "depth": depth, "option_paths": [o.split(", ") for o in options],
                                      "leaves": [[list(h), str(p[0]), str(p[1])] for h, p in leaves_]}, template="tree")
@@ -605,7 +606,7 @@ def generate_backward_induction(rng: random.Random, difficulty: int = 1) -> Prob
         options, gold = place_options(rng, texts[action], [texts[x] for x in texts if x != action])
         question = f"{intro} Using backward induction, what should {mover} do on turn {k + 1}?"
         steps.append(f"asked turn {k + 1}: {actions[k + 1]} → {texts[action]}")
-        steps.append(f"Answer: Option {gold + 1}: {options[gold]}")
+        steps += option_lookup(options, gold)
         meta_q = {"asked_turn": k + 1, "option_actions": [next(x for x in texts if texts[x] == o) for o in options]}
     else:
         def ending(t: int) -> str:
@@ -619,7 +620,7 @@ def generate_backward_induction(rng: random.Random, difficulty: int = 1) -> Prob
             steps.append(f"forward turn {t}: {actions[t]}" + (f" → {ending(t)}" if actions[t] == "stop" else ""))
         if end_turn > turns:
             steps.append(f"end: nobody stops → {ending(end_turn)}")
-        steps.append(f"Answer: Option {gold + 1}: {options[gold]}")
+        steps += option_lookup(options, gold)
         meta_q = {"asked": "end_turn", "option_turns": [choices[[ending(t) for t in choices].index(o)] for o in options]}
     return make_option_problem("backward_induction", question, options, gold, steps,
                                meta={"difficulty": difficulty, "turns": turns, "payoffs": [[str(x), str(y)] for x, y in pairs], **meta_q},
