@@ -86,6 +86,18 @@ def test_samples_depend_on_item_seed_and_sample_only(engine):
     assert item_seed(11, "item-0", 0) != item_seed(11, "item-0", 1)
 
 
+def test_a_long_seeded_sampled_queue_runs_and_keeps_each_items_text(engine):
+    """A queue of seeded, sampled prompts over many engine steps: with chunked prefill a prompt split over steps made vLLM
+    rewind its seeded CPU generator ("CPU Generator does not use offset") and the engine died (make demo's
+    self-play, 2026-12-07). Whole-prompt prefill runs the queue, and every item keeps its own text."""
+    header = "Read the following carefully and answer in one word. " * 20  # ~230 tokens a prompt
+    conversations = [ask(f"{header}Question {i}: what colour is the sky?") for i in range(100)]
+    params = SamplingParams(max_tokens=4, temperature=0.7, seed=5, stop_at_answer=False)
+    keys = [f"long-{i}" for i in range(100)]
+    together = engine.generate(conversations, params, keys=keys)  # 100 × ~230 tokens: many engine steps
+    assert [c[0].text for c in together[:2]] == [engine.generate([conversations[i]], params, keys=[keys[i]])[0][0].text for i in range(2)]
+
+
 def test_each_completion_has_its_own_latency(engine):
     short, long = ask("Reply with the single word: yes."), ask("Count from 1 to 60, separated by commas.")
     [[a], [b]] = engine.generate([short, long], SamplingParams(max_tokens=96))

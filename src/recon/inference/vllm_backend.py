@@ -147,8 +147,13 @@ class VLLMBackend:
         engine: dict = {"max_model_len": max_model_len, "enable_prefix_caching": True, "disable_log_stats": False}
         if self.on_cpu:
             setup = cpu_engine_setup(threads, kv_cache_gib, dtype)
-            # eager: torch.compile takes 65–140 s to start on CPU, runs slower, and its cache never reloads
-            engine.update(dtype=setup["dtype"], enforce_eager=True)
+            # eager: torch.compile takes 65–140 s to start on CPU, runs slower, and its cache never reloads.
+            # No chunked prefill: when a prompt's prefill is split over steps, vLLM 0.30 rewinds the request's
+            # seeded generator by an offset, which CPU generators do not have ("CPU Generator does not use
+            # offset": every seeded, sampled batch with a long enough queue crashed the engine); whole prompts
+            # (max_model_len tokens per step at most) never discard a sampled token.
+            engine.update(dtype=setup["dtype"], enforce_eager=True, enable_chunked_prefill=False,
+                          max_num_batched_tokens=max_model_len)
             self.settings = {"device": "cpu", **setup}
         else:
             engine.update(dtype=dtype, gpu_memory_utilization=gpu_memory_utilization, tensor_parallel_size=tensor_parallel_size)
