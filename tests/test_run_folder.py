@@ -55,6 +55,9 @@ def test_state_paths_are_relative_to_the_run_folder_and_survive_a_move(tmp_path,
     assert seen == ["{}\n"] * 3
     report = build_report([moved], tmp_path / "report")["markdown"].read_text()
     assert "Reasoning behaviour" in report and "50.0" in report  # the eval section was found after the move
+    # `make demo`'s run folder is relative (runs/cpu-demo): results are found through it, not through it twice
+    report = build_report([Path("y")], tmp_path / "report-relative")["markdown"].read_text()
+    assert "Reasoning behaviour" in report and "50.0" in report
 
 
 def test_a_section_the_state_names_but_the_folder_lacks_is_a_one_line_error(tmp_path):

@@ -96,12 +96,12 @@ def load_run(root: Path) -> RunData:
             run.heldout[kind] = read_heldout(checkpoint)
     for entry in stages.get("eval", {}).get("runs", []):
         folder = state.stage_path("eval", entry["dir"], f"{entry['model']} on {entry['dataset']} folder")
-        results = _read_json(state.stage_path("eval", folder / RESULTS_FILE, "results"))
+        results = _read_json(state.stage_path("eval", Path(entry["dir"]) / RESULTS_FILE, "results"))
         run.evals.append({**entry, "dir": str(folder), "results": results})
     for kind, results_file in (("selfplay", SELFPLAY_RESULTS), ("arena", ARENA_RESULTS)):
         for entry in stages.get("games", {}).get(kind, []):
             folder = state.stage_path("games", entry["dir"], f"{entry['model']} {kind} folder")
-            results = _read_json(state.stage_path("games", folder / results_file, f"{kind} results"))
+            results = _read_json(state.stage_path("games", Path(entry["dir"]) / results_file, f"{kind} results"))
             getattr(run, kind).append({**entry, "dir": str(folder), "results": results})
     return run
 
