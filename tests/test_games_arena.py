@@ -338,7 +338,8 @@ def test_seats_swap_for_half_the_matches_with_shared_deals(tmp_path):
     assert [m["seats"] for m in ab] == [["a", "b"], ["b", "a"], ["a", "b"], ["b", "a"]]
     assert ab[0]["seed"] == ab[1]["seed"] != ab[2]["seed"]
     results = run_arena(["mcts:20", "random"], "kuhn_poker", ArenaConfig(matches=4, progress=False), tmp_path)
-    records = [json.loads(line) for line in (tmp_path / "transcripts.jsonl").read_text().splitlines()]
+    lines = (tmp_path / "transcripts.jsonl").read_text().splitlines()
+    records = sorted((json.loads(line) for line in lines), key=lambda r: r["index"])  # appended as they finish
     assert [r["seats"][0] for r in records] == ["mcts:20", "random", "mcts:20", "random"]
     deals = [[m["action"] for m in r["moves"] if m["player"] == "chance"] for r in records]
     assert deals[0] == deals[1] and deals[2] == deals[3]
@@ -513,7 +514,8 @@ def test_cli_arena_runs_with_a_cot_player_and_an_llm_opponent(tmp_path, monkeypa
     assert rows["random"]["overall"]["completion_rate"]["estimate"] == 1.0
     assert results["agents"][0]["cot"] is True and results["agents"][0]["sampling"]["max_tokens"] == 1024
     assert results["agents"][0]["sampling"]["temperature"] == 0.6
-    assert "step by step" in json.loads((out / "transcripts.jsonl").read_text().splitlines()[0])["moves"][0]["prompt"]
+    records = {r["key"]: r for r in map(json.loads, (out / "transcripts.jsonl").read_text().splitlines())}
+    assert "step by step" in records["nim|cot:hf:smollm2|random|0"]["moves"][0]["prompt"]
 
 
 def test_cli_scripted_player_is_labelled_scripted(tmp_path):

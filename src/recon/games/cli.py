@@ -99,6 +99,7 @@ def arena(
     opponent_temperature: float = typer.Option(None, min=0.0, help="LLM opponents' temperature (default: the player's)."),
     round_robin: bool = typer.Option(False, help="Opponents also play each other (Bradley–Terry ratings over all pairs)."),
     seed: int = typer.Option(0),
+    concurrency: int = typer.Option(16, min=1, help="Matches played at once, their LLM requests batched (1: one by one)."),
     out: Path = typer.Option(None, help="Output directory (default runs/games/arena/<model>); reruns resume."),
     option: list[str] = typer.Option([], "--backend-option", help="Player backend option KEY=VALUE (repeatable)."),
     opponent_option: list[str] = typer.Option([], "--opponent-option", help="LLM opponents' backend option KEY=VALUE."),
@@ -112,5 +113,6 @@ def arena(
         model, backend, games, opponents, out, option, opponent_option, cot=cot, matches=matches,
         mcts_simulations=mcts_simulations, illegal=illegal, max_retries=max_retries, parse=parse,
         replay_abnormal=replay_abnormal, temperature=temperature, max_tokens=max_tokens, think=think,
-        opponent_temperature=opponent_temperature, round_robin=round_robin, seed=seed, overwrite=overwrite, retry_failed=retry_failed,
+        opponent_temperature=opponent_temperature, round_robin=round_robin, seed=seed, concurrency=concurrency,
+        overwrite=overwrite, retry_failed=retry_failed,
     )

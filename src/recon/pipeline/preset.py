@@ -228,6 +228,7 @@ SCHEMA: Check = section(
             illegal=kind(str, choices=("forfeit", "retry")), max_retries=COUNT, round_robin=FLAG,
             parse=kind(str, choices=("strict", "lenient")), replay_abnormal=COUNT, temperature=NUMBER,
             max_tokens=POSITIVE, think=FLAG, opponent_temperature=NUMBER, opponent_think=FLAG, progress=FLAG,
+            concurrency=POSITIVE,
         ),
     ),
     report=MAP,

@@ -9,6 +9,7 @@ Agent specs (strings, as on the command line):
 from __future__ import annotations
 
 import dataclasses
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +35,8 @@ class Agent:
     note: str | None = None
 
     def start_match(self, arena_game: ArenaGame, game, seat: int, seed: int) -> None:
-        """Called before each match (fresh per-match state such as MCTS trees)."""
+        """Called before each match (fresh per-match state such as MCTS trees). Concurrent matches share
+        the agent, each on its own thread: keep per-match state per thread."""
 
     def choose(self, arena_game: ArenaGame, state, player: int, rng: np.random.RandomState, history: list) -> int:
         raise NotImplementedError
@@ -82,18 +84,18 @@ class MCTSAgent(Agent):
         self.simulations, self.uct_c, self.rollouts = simulations, uct_c, rollouts
         self.name = name or ("mcts" if simulations == 1000 else f"mcts:{simulations}")
         self.note = "tit-for-tat in simultaneous-move games"
-        self._bot = None
+        self._match = threading.local()  # this thread's match: its bot
         self._fallback = TitForTatAgent()
 
     def start_match(self, arena_game, game, seat, seed):
         from open_spiel.python.algorithms import mcts
 
         if game.get_type().dynamics.name == "SIMULTANEOUS":
-            self._bot = None
+            self._match.bot = None
             return
         rs = np.random.RandomState(seed % 2**32)
         evaluator = mcts.RandomRolloutEvaluator(n_rollouts=self.rollouts, random_state=rs)
-        self._bot = mcts.MCTSBot(game, self.uct_c, self.simulations, evaluator, random_state=rs)
+        self._match.bot = mcts.MCTSBot(game, self.uct_c, self.simulations, evaluator, random_state=rs)
 
     def policy(self, arena_game):
         return self._fallback.name if arena_game.name == "iterated_prisoners_dilemma" else self.name
@@ -101,9 +103,10 @@ class MCTSAgent(Agent):
     def choose(self, arena_game, state, player, rng, history):
         if state.is_simultaneous_node():
             return self._fallback.choose(arena_game, state, player, rng, history)
-        if self._bot is None:
+        bot = getattr(self._match, "bot", None)
+        if bot is None:
             raise RuntimeError("MCTSAgent.start_match was not called")
-        return int(self._bot.step(state))
+        return int(bot.step(state))
 
     def describe(self):
         return {**super().describe(), "simulations": self.simulations, "uct_c": self.uct_c, "rollouts": self.rollouts}
@@ -168,9 +171,10 @@ class LLMAgent(Agent):
         return "\n\n".join(parts)
 
     def reply(self, messages: list[dict], seed: int):
-        """One completion for a conversation (a failed request comes back with `error` set)."""
-        params = dataclasses.replace(self.params, n=1, seed=seed)
-        return self.backend.generate([messages], params)[0][0]
+        """One completion for a conversation (a failed request comes back with `error` set). The decision's
+        seed is the request's key, so requests of many decisions share params and can share a call."""
+        params = dataclasses.replace(self.params, n=1)
+        return self.backend.generate([messages], params, keys=[f"arena:{seed}"])[0][0]
 
     def describe(self):
         backend = self.backend.describe()

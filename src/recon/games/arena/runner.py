@@ -1,11 +1,14 @@
-"""Run the arena: every game × pairing × match, seats swapped for half the matches, transcripts
-appended as matches finish (a rerun skips them), abnormal matches replayed when asked (GTBench's
-multi-worker mode), then `results.json` and `table.md`."""
+"""Run the arena: every game × pairing × match, seats swapped for half the matches, matches played
+concurrently with their LLM requests batched (`batching`), transcripts appended as matches finish (a
+rerun skips them), abnormal matches replayed when asked (GTBench's multi-worker mode), then
+`results.json` and `table.md`."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +16,7 @@ from typing import Sequence
 
 from recon.games.answer import token_budget
 from recon.games.arena.agents import Agent, LLMAgent, TitForTatAgent, make_agent
+from recon.games.arena.batching import BatchedBackend, Coalescer
 from recon.games.arena.games import resolve_games
 from recon.games.arena.match import ILLEGAL_RULES, play_match
 from recon.games.arena.metrics import markdown_table, ratings, ratings_table, summarize
@@ -39,7 +43,8 @@ class ArenaConfig:
     The player thinks when `think` is set (`<think>` prefilled; only text after `</think>` is read);
     `max_tokens` (None: 6,144 when thinking, else GTBench's 1,024) is its budget per reply. LLM
     opponents sample at `opponent_temperature` (None: the player's) with `opponent_think`, on the
-    budget that follows from it.
+    budget that follows from it. Up to `concurrency` matches play at once, their LLM requests pending at
+    the same moment sent to the backend in one call (1: one match after another).
     """
 
     matches: int = 10
@@ -56,6 +61,7 @@ class ArenaConfig:
     opponent_temperature: float | None = None
     opponent_think: bool = False
     progress: bool = True
+    concurrency: int = 16
 
     def __post_init__(self) -> None:
         if self.matches < 1:
@@ -64,14 +70,14 @@ class ArenaConfig:
             raise ValueError(f"illegal must be one of {ILLEGAL_RULES}, got {self.illegal!r}")
         if self.parse not in PARSE_MODES:
             raise ValueError(f"parse must be one of {PARSE_MODES}, got {self.parse!r}")
-        if self.max_retries < 0 or self.mcts_simulations < 1 or self.replay_abnormal < 0:
-            raise ValueError("max_retries and replay_abnormal must be >= 0 and mcts_simulations >= 1")
+        if self.max_retries < 0 or self.mcts_simulations < 1 or self.replay_abnormal < 0 or self.concurrency < 1:
+            raise ValueError("max_retries and replay_abnormal must be >= 0, mcts_simulations and concurrency >= 1")
         self.sampling(), self.sampling(opponent=True)  # bad sampling settings fail here
 
     def fingerprint(self) -> dict:
         """The settings a finished match depends on (a resumed run must keep them)."""
         d = dataclasses.asdict(self)
-        for free in ("matches", "progress", "round_robin", "replay_abnormal"):
+        for free in ("matches", "progress", "round_robin", "replay_abnormal", "concurrency"):
             d.pop(free)
         return d
 
@@ -200,28 +206,39 @@ def _play(resolved: list[Agent], by_name: dict[str, Agent], arena_games: list, c
 
     from tqdm.auto import tqdm
 
+    coalescer = Coalescer()
+    batched = {name: _batched(agent, coalescer) for name, agent in by_name.items()}
+    lock = threading.Lock()
     played: list[dict] = list(playable)
     with transcript_path.open("a") as sink, tqdm(
         total=len(playable), initial=len(playable) - len(todo), desc="arena", unit="match", disable=not config.progress
     ) as bar:
 
-        def play(batch: list[dict]) -> None:
-            for m in batch:
-                if m["key"] in done:
-                    continue
+        def play_one(m: dict, agents: dict[str, Agent]) -> None:
+            with lock:
                 bar.set_postfix_str(f"{m['game']}: {m['seats'][0]} vs {m['seats'][1]}")
-                record = play_match(
-                    games_by_name[m["game"]],
-                    [by_name[n] for n in m["seats"]],
-                    seed=m["seed"],
-                    illegal=config.illegal,
-                    max_retries=config.max_retries,
-                    parse=config.parse,
-                )
-                record = {"key": m["key"], "pair": m["pair"], "index": m["index"], **record}
+            record = play_match(
+                games_by_name[m["game"]],
+                [agents[n] for n in m["seats"]],
+                seed=m["seed"],
+                illegal=config.illegal,
+                max_retries=config.max_retries,
+                parse=config.parse,
+            )
+            record = {"key": m["key"], "pair": m["pair"], "index": m["index"], **record}
+            with lock:
                 append_records(sink, [record])
                 done[m["key"]] = record
                 bar.update(1)
+
+        def play(batch: list[dict]) -> None:
+            batch = [m for m in batch if m["key"] not in done]
+            workers = min(config.concurrency, len(batch))
+            if workers <= 1:
+                for m in batch:
+                    play_one(m, by_name)
+            else:
+                coalescer.map(lambda m: play_one(m, batched), batch, workers)
 
         play(playable)
         batch, round_ = playable, 0
@@ -263,6 +280,15 @@ def _play(resolved: list[Agent], by_name: dict[str, Agent], arena_games: list, c
         table += ["", "### Ratings", "", ratings_table(rated)]
     write_atomic(out / TABLE, "\n".join(table) + "\n")
     return results
+
+
+def _batched(agent: Agent, coalescer: Coalescer) -> Agent:
+    """The agent as concurrent matches use it: an LLM agent's requests go through the coalescer."""
+    if not isinstance(agent, LLMAgent):
+        return agent
+    twin = copy.copy(agent)
+    twin.backend = BatchedBackend(agent.backend, coalescer)
+    return twin
 
 
 def protocol_note(config: ArenaConfig) -> str:
