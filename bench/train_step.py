@@ -1,7 +1,7 @@
 """Training throughput of SmolLM2 on CPU: trained tokens/s of the pipeline's SFT step (the CPU recipe through
 `recon.training.sft`) for each configuration beside a plain PyTorch loop on the same batches, all in one run
-(configurations interleaved step by step); the padding of random vs length-grouped batches; optionally seconds
-per GRPO step, the share of it spent generating and the fraction of groups with signal.
+(configurations interleaved step by step); the padding of random vs length-grouped vs length-bucket batches;
+optionally seconds per GRPO step, the share of it spent generating and the fraction of groups with signal.
 
     python bench/train_step.py [--steps 5] [--batch 2] [--data answer-only|sft_cot|FILE.jsonl] [--grpo] [--out runs/bench/train_step]
 
@@ -142,17 +142,25 @@ def sft_rows(data: str, model: str, steps: int, batch_size: int) -> list[dict]:
     return rows
 
 
-def padding_rows(data: str, model: str, batch_size: int) -> list[dict]:
-    """Share of padding in a full epoch of batches of `batch_size`, random vs length-grouped (no training)."""
+PADDING_SAMPLERS = {  # batch orders compared by padding_rows: name → recipe overrides
+    "random": ["--train_sampling_strategy", "random"],
+    "group_by_length": ["--train_sampling_strategy", "group_by_length"],
+    "length_buckets": ["--train_sampling_strategy", "random", "--length_buckets", "true"],
+}
+
+
+def padding_rows(data: str, model: str, batch_size: int, samplers=tuple(PADDING_SAMPLERS)) -> list[dict]:
+    """Share of padding in a full epoch of batches of `batch_size`, random vs length-grouped vs length buckets
+    (similar lengths per batch, batches in random order; `recon.training.sampling`), no training."""
     rows = []
-    for strategy in ("random", "group_by_length"):
+    for name in samplers:
         with tempfile.TemporaryDirectory() as out:
             trainer = sft_trainer(data, model, out, 1, ["--per_device_train_batch_size", str(batch_size),
-                                                         "--train_sampling_strategy", strategy])  # fmt: skip
+                                                         "--gradient_accumulation_steps", "1", *PADDING_SAMPLERS[name]])  # fmt: skip
             batches = list(trainer.get_train_dataloader())
         real = sum(int(b["attention_mask"].sum()) for b in batches)
         padded = sum(int(b["attention_mask"].numel()) for b in batches)
-        rows.append({"batches": f"{strategy}, batch {batch_size}", "padding_share": round(1 - real / padded, 3),
+        rows.append({"batches": f"{name}, batch {batch_size}", "padding_share": round(1 - real / padded, 3),
                      "sequence_tokens": real, "padded_tokens": padded})  # fmt: skip
     return rows
 

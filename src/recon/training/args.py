@@ -36,6 +36,13 @@ class ReconScriptArguments:
     max_train_samples: int | None = field(
         default=None, metadata={"help": "Use only the first N training examples (after an even spread over the file)."}
     )
+    length_buckets: bool = field(
+        default=False,
+        metadata={
+            "help": "SFT: batches of rows of similar length (little padding) in a random batch order (no long → short "
+            "trend over training, unlike train_sampling_strategy group_by_length); train_sampling_strategy is then ignored."
+        },
+    )
     think: str = field(
         default="required",
         metadata={"help": "How completions are graded: `required` (one </think> before the answer), `optional`, `none`."},

@@ -16,20 +16,49 @@ from recon.training.model import load_policy, score_labelled_positions_only
 from recon.training.run import heldout_callbacks, main_for, train_and_save
 
 
+def sft_trainer_class(length_buckets: bool):
+    """TRL's `SFTTrainer`, whose training batches come from a `LengthBucketSampler` when `length_buckets` (rows of
+    similar length per batch, batches in random order) instead of `train_sampling_strategy`'s sampler."""
+    from trl import SFTTrainer
+
+    class ReconSFTTrainer(SFTTrainer):
+        def _get_train_sampler(self, train_dataset=None):
+            train_dataset = self.train_dataset if train_dataset is None else train_dataset
+            if not length_buckets or train_dataset is None or not hasattr(train_dataset, "__len__"):
+                return super()._get_train_sampler(train_dataset)
+            from recon.training.sampling import LengthBucketSampler
+
+            args = self.args
+            columns = getattr(train_dataset, "column_names", None) or []
+            if args.length_column_name in columns:
+                lengths = list(train_dataset[args.length_column_name])
+            else:
+                name = (getattr(self.processing_class, "model_input_names", None) or ["input_ids"])[0]
+                lengths = [len(ids) for ids in (train_dataset[name] if name in columns else (row[name] for row in train_dataset))]
+            # One optimizer step over all processes is one bucket: accelerate deals its per-device batches
+            # (consecutive slices of train_batch_size) round-robin to the processes.
+            step = args.train_batch_size * args.gradient_accumulation_steps * max(1, args.world_size)
+            seed = args.data_seed if args.data_seed is not None else args.seed
+            return LengthBucketSampler(lengths, step, seed=seed)
+
+    return ReconSFTTrainer
+
+
 def build_sft_trainer(script, config, model_cfg):
     """An `SFTTrainer` for the run described by the three parsed configs (batch plan printed first)."""
     from datasets import Dataset
-    from trl import SFTTrainer
 
     rows = even_slice(sft_rows(script.dataset, script.data_dir, script.hub_id), script.max_train_samples)
-    print_plan([f"SFT data: {script.dataset} ({len(rows)} examples)", *batch_plan("sft", config, len(rows))])
+    print_plan([f"SFT data: {script.dataset} ({len(rows)} examples)", *batch_plan("sft", config, len(rows)),
+                "batches: " + ("length buckets (rows of similar length, batches in random order)" if script.length_buckets
+                               else f"train_sampling_strategy {config.train_sampling_strategy}")])  # fmt: skip
     if config.completion_only_loss is False:
         print_plan(["warning: completion_only_loss is False, the prompt tokens are trained on too"])
     callbacks = heldout_callbacks(script, config)  # refuses a held-out budget before the model loads
     model, tokenizer, peft_config, described = load_policy(script, model_cfg, config)
     print_plan([f"model: {described}"])
     score_labelled_positions_only()
-    return SFTTrainer(
+    return sft_trainer_class(script.length_buckets)(
         model=model,
         args=config,
         train_dataset=Dataset.from_list(rows),
