@@ -194,3 +194,44 @@ def test_hf_backend_evaluates_the_sft_model_not_a_bf16_merge(tiny_model_dir, tmp
     print(f"SFT delta carried into the evaluated bf16 model with {error:.1%} error")
     assert float(want.norm()) > 0, "the adapter changes nothing: the test would prove nothing"
     assert error < 0.01, f"the evaluated model carries the SFT delta with {error:.0%} error (a bf16 merge loses ~half)"
+
+
+def test_grpo_final_adapter_is_sft_plus_grpo_on_the_base(tiny_model_dir, problems_file, tmp_path):
+    """A GRPO run from an SFT adapter (`adapter_mode: merge`) ends with one adapter on the SFT run's base —
+    the SFT and GRPO adapters concatenated (rank 8 + 8) — equal to the trained float32 model (init-merged +
+    the GRPO adapter, kept under adapter-on-init-merged/): served in bf16, the base is not rounded with the
+    SFT delta in it, and one engine serves base, SFT and GRPO."""
+    import json
+
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from recon.inference.models import resolve_model
+    from recon.training.grpo import main as grpo_main
+    from recon.training.model import TRAINED_ADAPTER_DIR, compose_on_base
+
+    adapter = sft_adapter(tiny_model_dir, tmp_path / "sft")
+    out = tmp_path / "grpo"
+    grpo_main([*tiny_args(adapter, problems_file, out, num_generations=2, max_steps=2, learning_rate=0.05), "--adapter_mode", "merge"])
+    config = json.loads((out / "adapter_config.json").read_text())
+    kept = json.loads((out / TRAINED_ADAPTER_DIR / "adapter_config.json").read_text())
+    assert config["r"] == 16 and config["lora_alpha"] == 16 and not config["use_rslora"]
+    assert Path(config["base_model_name_or_path"]).resolve() == Path(tiny_model_dir).resolve()
+    assert Path(kept["base_model_name_or_path"]).resolve() == (out / "init-merged").resolve()
+    assert Path(resolve_model(str(out)).hf_path).resolve() == Path(tiny_model_dir).resolve()
+
+    # GRPO's tiny run barely moves (equal rewards): compose a GRPO-sized adapter on init-merged the same way
+    grpo = sft_adapter(out / "init-merged", tmp_path / "grpo-like")
+    compose_on_base(resolve_model(str(adapter)), str(grpo))
+    batch = prompt_batch(AutoTokenizer.from_pretrained(tiny_model_dir), 8)
+    load = lambda path: AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)  # noqa: E731
+    with torch.no_grad():
+        trained = PeftModel.from_pretrained(load(out / "init-merged"), str(grpo / TRAINED_ADAPTER_DIR)).eval()(**batch).logits
+        composed = PeftModel.from_pretrained(load(tiny_model_dir), str(grpo)).eval()(**batch).logits
+        sft = PeftModel.from_pretrained(load(tiny_model_dir), str(adapter)).eval()(**batch).logits
+    grpo_delta = float((trained - sft).abs().max())
+    diff = float((trained - composed).abs().max())
+    print(f"max |logit difference|: GRPO vs SFT {grpo_delta:.2e}, composed vs trained {diff:.2e}")
+    assert grpo_delta > 1e-4, "the GRPO adapter does not change the logits: the test would prove nothing"
+    assert diff < grpo_delta / 100, f"the composed adapter differs from the trained model by {diff:.2e}"

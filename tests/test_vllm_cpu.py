@@ -145,19 +145,19 @@ def test_malformed_input_fails_clearly(engine):
         engine.generate([ask("ok"), ask("word " * 3000)], SamplingParams(max_tokens=2))
 
 
-def lora_adapter(base: Path, out: Path) -> Path:
+def lora_adapter(base: Path, out: Path, seed: int = 0, scale: float = 0.05) -> Path:
     """A PEFT LoRA adapter with non-zero weights (PEFT's default init is a no-op), seeded."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     config = LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
     model = get_peft_model(AutoModelForCausalLM.from_pretrained(base), config)
     with torch.no_grad():
         for name, param in model.named_parameters():
             if "lora_B" in name:
-                param.mul_(0.05)  # a small change: the adapted model still writes sentences
+                param.mul_(scale)  # a small change: the adapted model still writes sentences
     model.save_pretrained(out)
     AutoTokenizer.from_pretrained(base).save_pretrained(out)
     return out
@@ -191,3 +191,33 @@ def test_second_engine_after_close_serves_lora_like_peft(engine, tmp_path):
     base_texts = [c[0].text for c in load_backend("hf", str(base), dtype="float32", batch_size=1).generate(prompts, params)]
     assert vllm_texts == peft_texts
     assert vllm_texts != base_texts  # the adapter changes the output: it was applied
+
+
+def test_shared_engine_serves_base_and_adapters_like_their_own_engines(engine_dirs, tmp_path):
+    """Inside `shared_engines`, the base model and two adapters on it run on one engine (LoRA requests), each
+    with the greedy text of its own hf model (float32); closing a backend keeps the engine, the block's end
+    stops its worker."""
+    import psutil
+
+    from recon.inference.models import resolve_model
+    from recon.inference.vllm_backend import shared_engines
+
+    base = Path(resolve_model("smollm2").hf_path)
+    adapters = [lora_adapter(base, tmp_path / "a")]
+    adapters.append(lora_adapter(base, tmp_path / "b", seed=1, scale=0.3))
+    prompts = [ask("What is the capital of France?"), ask("Name three fruits."), ask("Describe the sea.")]
+    params = SamplingParams(max_tokens=MAX_TOKENS, stop_at_answer=False)
+    before = {c.pid for c in psutil.Process().children(recursive=True)}
+    served = {}
+    with shared_engines() as pool:
+        for model in [str(base), *map(str, adapters)]:
+            with load_backend("vllm", model, dtype="float32", max_model_len=2048) as backend:
+                served[model] = [c[0].text for c in backend.generate(prompts, params)]
+        assert pool.started == 1 and pool.adapter_ids == {str(a): i + 1 for i, a in enumerate(adapters)}
+    workers = [c for c in psutil.Process().children(recursive=True)
+               if c.pid not in before and c.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(c.cmdline())]  # fmt: skip
+    assert workers == []
+    for model, texts in served.items():
+        own = load_backend("hf", model, dtype="float32", batch_size=1)
+        assert texts == [c[0].text for c in own.generate(prompts, params)], model
+    assert len({tuple(t) for t in served.values()}) == 3  # each adapter was applied, not the base or the other

@@ -11,13 +11,16 @@ where the CPU computes bf16 natively, float32 elsewhere.
 
 One engine holds most of the GPU (`gpu_memory_utilization`) or its share of RAM, so a process holds one at
 a time: use the backend as a context manager (or call `close()`), which shuts the engine down before the
-next model's engine starts. Prompts go to vLLM as token ids rendered exactly as the hf backend and training
+next model's engine starts. Inside `shared_engines()` (the pipeline's eval and games stages) backends of one
+base model share one engine instead: base, SFT and GRPO models (adapters on that base) are LoRA requests
+to it, and `close()` keeps it for the next backend; it shuts down when the context ends. Prompts go to vLLM as token ids rendered exactly as the hf backend and training
 render them (the chat template's own BOS, never a second one). Each sample is a request of its own, seeded
 by `item_seed` (run seed, item key, sample index): the same item gives the same text in any call.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -110,6 +113,56 @@ def cpu_engine_setup(threads: int | str | None, kv_cache_gib: int, dtype: str) -
     }
 
 
+class EnginePool:
+    """The one engine backends share inside `shared_engines()`, keyed by its base model and settings (a
+    backend asking for another shuts it down first: one engine in memory at a time), and a LoRA id for
+    every adapter it has served."""
+
+    def __init__(self, max_lora_rank: int):
+        self.max_lora_rank = max_lora_rank
+        self.key: str | None = None
+        self.llm = None
+        self.adapter_ids: dict[str, int] = {}
+        self.started = 0
+
+    def engine(self, key: str, start):
+        """The engine for `key`, started with `start()` unless it is the one held."""
+        if self.key != key:
+            self.shutdown()
+            self.llm, self.key = start(), key
+            self.started += 1
+        return self.llm
+
+    def adapter_id(self, path: str) -> int:
+        return self.adapter_ids.setdefault(path, len(self.adapter_ids) + 1)
+
+    def shutdown(self) -> None:
+        llm, self.llm, self.key = self.llm, None, None
+        self.adapter_ids.clear()
+        if llm is not None:
+            shutdown_engine(llm)
+
+
+_POOL: EnginePool | None = None
+
+
+@contextlib.contextmanager
+def shared_engines(max_lora_rank: int = 16):
+    """Within the block, vLLM backends of one base model share one engine (LoRA enabled up to
+    `max_lora_rank`; an adapter of higher rank restarts it with its own): on CPU an engine start and
+    shutdown cost ~25-30 s, paid once instead of once per model and stage. Yields the pool."""
+    global _POOL
+    if _POOL is not None:  # nested: the outer block owns the engine
+        yield _POOL
+        return
+    _POOL = EnginePool(max_lora_rank)
+    try:
+        yield _POOL
+    finally:
+        pool, _POOL = _POOL, None
+        pool.shutdown()
+
+
 class VLLMBackend:
     """Offline batched generation with vLLM (continuous batching, paged attention, prefix caching)."""
 
@@ -164,16 +217,31 @@ class VLLMBackend:
                 "tensor_parallel_size": tensor_parallel_size,
             }
         self.settings.update(max_model_len=max_model_len, prefix_caching=True, vllm=vllm.__version__)
-        if adapter is not None:
+        pool = _POOL
+        if pool is not None:  # every backend of one base, adapter or not, on one LoRA-enabled engine
+            rank = max(max_lora_rank or 0, pool.max_lora_rank, adapter_rank(adapter) if adapter is not None else 0)
+            engine.update(enable_lora=True, max_lora_rank=rank)
+            self.settings["max_lora_rank"] = rank
+        elif adapter is not None:
             engine.update(enable_lora=True, max_lora_rank=max_lora_rank or adapter_rank(adapter))
             self.settings["max_lora_rank"] = engine["max_lora_rank"]
-        self.llm = vllm.LLM(
-            model=str(self.resolved.hf_path),
-            tokenizer=str(self.resolved.tokenizer_path),  # an SFT checkpoint's own tokenizer and template
-            **engine,
-        )
-        self.lora = LoRARequest("adapter", 1, str(adapter)) if adapter is not None else None
-        self.tokenizer = self.llm.get_tokenizer()
+        # A shared engine detokenizes with the base's tokenizer (an adapter's is the base's, re-saved); the
+        # backend renders prompts with the model's own (its chat template).
+        tokenizer = self.resolved.hf_path if pool is not None else self.resolved.tokenizer_path
+
+        def start():
+            return vllm.LLM(model=str(self.resolved.hf_path), tokenizer=str(tokenizer), **engine)
+
+        if pool is None:
+            self.llm = start()
+        else:
+            key = json.dumps({"model": str(self.resolved.hf_path), **engine}, sort_keys=True, default=str)
+            self.llm = pool.engine(key, start)
+            self.settings["shared_engine"] = True
+        self._pool = pool
+        lora_id = pool.adapter_id(str(adapter)) if pool is not None and adapter is not None else 1
+        self.lora = LoRARequest(f"adapter-{lora_id}", lora_id, str(adapter)) if adapter is not None else None
+        self.tokenizer = self.llm.get_tokenizer() if str(tokenizer) == str(self.resolved.tokenizer_path) else _tokenizer(self.resolved.tokenizer_path)
         self.chat_template = load_chat_template(chat_template) or self.tokenizer.chat_template
         if not self.chat_template:
             self.close()
@@ -244,27 +312,11 @@ class VLLMBackend:
         return [replicate(comps, params) for comps in results]
 
     def close(self) -> None:
-        """Shut the engine down and release its memory (idempotent); another engine can start after it."""
+        """Shut the engine down and release its memory (idempotent); another engine can start after it.
+        A shared engine (`shared_engines`) stays up for the next backend."""
         llm, self.llm = self.llm, None
-        if llm is None:
-            return
-        shutdown = getattr(llm, "shutdown", None) or getattr(getattr(llm.llm_engine, "engine_core", None), "shutdown", None)
-        if shutdown is not None:
-            shutdown()
-        del llm
-        try:
-            from vllm.distributed.parallel_state import cleanup_dist_env_and_memory
-        except ImportError:  # older layouts: memory is released by garbage collection below
-            cleanup_dist_env_and_memory = None
-        if cleanup_dist_env_and_memory is not None:
-            cleanup_dist_env_and_memory()
-        gc.collect()
-        try:
-            import torch
-        except ImportError:
-            return
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
+        if llm is not None and self._pool is None:
+            shutdown_engine(llm)
 
     def __enter__(self) -> "VLLMBackend":
         return self
@@ -284,3 +336,30 @@ def request_latency(output, started: float, ended: float) -> float:
     if isinstance(queued, (int, float)) and isinstance(last, (int, float)) and last >= queued > 0:
         return last - queued
     return ended - started
+
+
+def shutdown_engine(llm) -> None:
+    """Shut an engine down and release its memory (CPU RAM, GPU memory)."""
+    shutdown = getattr(llm, "shutdown", None) or getattr(getattr(llm.llm_engine, "engine_core", None), "shutdown", None)
+    if shutdown is not None:
+        shutdown()
+    del llm
+    try:
+        from vllm.distributed.parallel_state import cleanup_dist_env_and_memory
+    except ImportError:  # older layouts: memory is released by garbage collection below
+        cleanup_dist_env_and_memory = None
+    if cleanup_dist_env_and_memory is not None:
+        cleanup_dist_env_and_memory()
+    gc.collect()
+    try:
+        import torch
+    except ImportError:
+        return
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _tokenizer(path):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(path))

@@ -479,4 +479,9 @@ def run_pipeline(
         from recon.data.registry import published_source
 
         published_source(hub_id=hub_id(preset))
-    return run_stages(stages, preset, run_dir, from_stage=from_stage, force=force, only=only, console=console)
+    from recon.inference.vllm_backend import shared_engines
+
+    # The eval and games stages' vLLM backends share one engine per base model (base, SFT and GRPO as LoRA
+    # requests to it); no training stage starts one, so nothing holds an engine while a model trains.
+    with shared_engines():
+        return run_stages(stages, preset, run_dir, from_stage=from_stage, force=force, only=only, console=console)

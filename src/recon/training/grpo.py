@@ -15,7 +15,8 @@ from recon.errors import UserError
 from recon.training.args import batch_plan, print_plan
 from recon.data.problem import even_slice
 from recon.training.data import OptionReshuffler, epoch_callback, grpo_dataset, load_problems
-from recon.training.model import load_policy, score_labelled_positions_only, server_model
+from recon.inference.models import resolve_model
+from recon.training.model import TRAINED_ADAPTER_DIR, compose_on_base, load_policy, score_labelled_positions_only, server_model
 from recon.training.generation import install_answer_stop
 from recon.training.rewards import make_reward_funcs
 from recon.training.run import attach_trainer, heldout_callbacks, main_for, train_and_save
@@ -155,12 +156,19 @@ def build_grpo_trainer(script, config, model_cfg):
 
 def run_grpo(script, config, model_cfg) -> dict:
     """Train (resuming when a checkpoint exists), save the final model to output_dir; returns a summary.
-    With `prepare_only`, only write the model a vLLM server must load (the merged SFT init) and return it."""
+    Started from an SFT adapter merged into `init-merged`, the final adapter is rewritten as SFT ⊕ GRPO on
+    the SFT run's base (`compose_on_base`). With `prepare_only`, only write the model a vLLM server must load (the merged SFT init) and return it."""
     if script.prepare_only:
         path = server_model(script, model_cfg, config)
         print_plan([f"server model: {path}"])
         return {"server_model": path}
-    return train_and_save(build_grpo_trainer(script, config, model_cfg), script, config)
+    trainer = build_grpo_trainer(script, config, model_cfg)
+    summary = train_and_save(trainer, script, config)
+    source = resolve_model(model_cfg.model_name_or_path)
+    if source.adapter_path is not None and script.adapter_mode == "merge" and model_cfg.use_peft and trainer.accelerator.is_main_process:
+        compose_on_base(source, config.output_dir)
+        print_plan([f"final adapter: SFT ⊕ GRPO on {source.hf_path} (the run's adapter on init-merged: {TRAINED_ADAPTER_DIR}/)"])
+    return summary
 
 
 def main(argv: Sequence[str] | None = None) -> dict:

@@ -86,6 +86,49 @@ def merged_init(source: ResolvedModel, model_cfg, config, output_dir: str) -> st
     return str(target)
 
 
+# Where `compose_on_base` keeps the adapter GRPO trained on `init-merged` (the run folder's root then holds
+# the composed adapter on the SFT run's base).
+TRAINED_ADAPTER_DIR = "adapter-on-init-merged"
+
+
+def compose_on_base(sft: ResolvedModel, output_dir: str) -> Path:
+    """Replace the final adapter in `output_dir` (trained on `init-merged`, the float32 merge of the SFT
+    adapter `sft`) by one adapter on the SFT run's own base: the SFT and GRPO adapters concatenated along
+    the rank (PEFT's `cat`, each adapter's scaling folded into its A; rank r_sft + r_grpo), which equals
+    the float32 model exactly. Served in bf16 (vLLM, the hf backend), `init-merged` would be rounded to
+    bf16 and lose about half of the SFT delta (< bf16's relative spacing); the base and the adapters are
+    not. The GRPO adapter itself is kept under `output_dir/adapter-on-init-merged`; one base model then
+    serves the base, SFT and GRPO models (one vLLM engine, adapters as LoRA requests)."""
+    import json
+    import shutil
+
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    out = Path(output_dir)
+    kept = out / TRAINED_ADAPTER_DIR
+    kept.mkdir(exist_ok=True)
+    for name in ("adapter_config.json", "adapter_model.safetensors"):
+        if (out / name).exists():
+            shutil.move(str(out / name), kept / name)
+    base = AutoModelForCausalLM.from_pretrained(str(sft.hf_path), dtype=torch.float32)
+    model = PeftModel.from_pretrained(base, str(sft.adapter_path), adapter_name="sft")
+    model.load_adapter(str(kept), adapter_name="grpo")
+    model.add_weighted_adapter(["sft", "grpo"], [1.0, 1.0], "composed", combination_type="cat")
+    model.peft_config["composed"].use_rslora = False  # scaling folded into A: alpha = r, scaling 1
+    tmp = out / ".composed.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp, selected_adapters=["composed"])
+    for name in ("adapter_config.json", "adapter_model.safetensors"):
+        shutil.move(str(tmp / "composed" / name), out / name)
+    shutil.rmtree(tmp)
+    config = json.loads((out / "adapter_config.json").read_text())
+    config["base_model_name_or_path"] = str(sft.hf_path)
+    (out / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n")
+    return out
+
+
 def trained_dtype(model_cfg, config, full_fine_tuning: bool, merged: bool) -> tuple[Any, str | None]:
     """(dtype to load the policy in, why it differs from the recipe's `dtype`, or None).
 
