@@ -236,8 +236,10 @@ def test_report_writes_the_taught_slice_beside_the_overall_section(built, tmp_pa
     refit = json.loads((out / TAUGHT_BASELINES).read_text())
     assert taught["categories"] == sorted(TAUGHT["categories"]) and taught["n_items"] == 24
     assert taught["models"]["sft"]["accuracy"] == 0.5 and (taught["models"]["sft"]["ci_low"], taught["models"]["sft"]["ci_high"]) == (0.3, 0.7)
-    best = max([("option_1", 0.25)] + [(f"payoff_blind_{k}", v) for k, v in refit["overall"].items()], key=lambda kv: kv[1])
+    named = [(k if k.startswith("payoff_blind_") else f"payoff_blind_{k}", v) for k, v in refit["overall"].items()]
+    best = max([("option_1", 0.25)] + named, key=lambda kv: kv[1])
     assert taught["best_baseline"] == {"name": best[0], "accuracy": best[1]}
+    assert "payoff_blind_best_per_category" in taught["baselines"] and not any(k.startswith("payoff_blind_payoff_blind") for k in taught["baselines"])
     # the step audit: every even item copies the solver's trace (all steps right), every odd one writes nothing
     audit = taught["step_audit"]["sft"]
     assert audit["box"]["correct"] == 12 and audit["box"]["missing"] == 12

@@ -35,7 +35,7 @@ def slice_summary(entries: list[dict[str, Any]], data_dir: Path) -> dict[str, An
     refit_path = data_dir / TAUGHT_BASELINES
     refit = json.loads(refit_path.read_text()) if refit_path.is_file() else None
     if refit and refit["n_items"] == n_items:  # the refitted baselines were scored on exactly these items
-        candidates.update({f"payoff_blind_{name}": acc for name, acc in refit["overall"].items()})
+        candidates.update({name if name.startswith("payoff_blind_") else f"payoff_blind_{name}": acc for name, acc in refit["overall"].items()})
     best = best_baseline({name: {"overall": acc} for name, acc in candidates.items()})
     problems_path = data_dir / TAUGHT_EVAL
     problems = {p.id: p for p in read_problems(problems_path)} if problems_path.is_file() else {}
