@@ -2,7 +2,12 @@
 HF batched, llama.cpp, vLLM's CPU engine in float32 and bfloat16 (where installed), and the `cpu-demo`
 preset's eval configuration (its backend and options as `make demo` runs them, `auto` resolved here).
 
-    python bench/eval_throughput.py --items 30 --max-tokens 64 [--skip llama.cpp] [--json FILE]
+    python bench/eval_throughput.py --items 30 --max-tokens 64 [--skip llama.cpp] [--json FILE] [--isa avx2]
+
+`--isa avx2` runs everything as on an AVX2-only CPU (the other kind this project's machines come in): torch's
+kernels at `ATEN_CPU_CAPABILITY=avx2`, vLLM's `_C_AVX2` kernel build (its choice, torch.cpu's AVX-512 probes,
+answers no in every process: `bench/isa_avx2/sitecustomize.py`), and `auto` resolving dtype from the flags
+without AVX-512 (so float32).
 
 Before the configurations it measures this machine's float32 and bf16 matmul peak (torch, all threads) and
 its memory bandwidth (a large copy). Each configuration then prints items/s and tokens/s as ratios to HF
@@ -54,6 +59,28 @@ def vllm_isa() -> str | None:
     if torch.cpu._is_avx512_supported():
         return "_C (AVX-512 + BF16)" if torch.cpu._is_avx512_bf16_supported() else "_C_AVX512"
     return "_C_AVX2"
+
+
+ISA_AVX2 = Path(__file__).resolve().parent / "isa_avx2"
+
+
+def limit_to_avx2() -> None:
+    """Re-run this script as on an AVX2-only CPU (see the module doc); returns only in the re-run."""
+    if os.environ.get("RECON_BENCH_ISA") == "avx2":
+        import recon.inference.hf as hf
+
+        native = hf.cpu_flags
+
+        def avx2_flags(cpuinfo: str | None = None) -> set[str]:
+            return {f for f in native(cpuinfo) if not f.startswith(("avx512", "amx"))}
+
+        hf.cpu_flags = globals()["cpu_flags"] = avx2_flags
+        return
+    import sys
+
+    env = dict(os.environ, RECON_BENCH_ISA="avx2", ATEN_CPU_CAPABILITY="avx2",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ISA_AVX2), os.environ.get("PYTHONPATH")])))  # fmt: skip
+    os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 
 def cpu_record() -> dict:
@@ -154,7 +181,10 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--json", type=Path, help="also write the table here")
     parser.add_argument("--skip", action="append", default=[], help="leave out a configuration by label (e.g. llama.cpp)")
+    parser.add_argument("--isa", choices=["native", "avx2"], default="native", help="avx2: run as on an AVX2-only CPU")
     args = parser.parse_args()
+    if args.isa == "avx2":
+        limit_to_avx2()
     if "hf batch 1" in args.skip:
         parser.error("hf batch 1 is the reference of every ratio; it cannot be skipped")
     cpu = cpu_record()

@@ -79,6 +79,9 @@ class ArenaConfig:
         d = dataclasses.asdict(self)
         for free in ("matches", "progress", "round_robin", "replay_abnormal", "concurrency"):
             d.pop(free)
+        # a decision's seed goes into its request key (`LLMAgent.reply`), so its text does not depend on the
+        # batch: transcripts seeded the earlier way (no such field) are not resumed into this run
+        d["decision_seeds"] = "request-key"
         return d
 
     def sampling(self, opponent: bool = False):
