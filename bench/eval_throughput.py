@@ -5,7 +5,7 @@ preset's eval configuration (its backend and options as `make demo` runs them, `
     python bench/eval_throughput.py --items 30 --max-tokens 64 [--skip llama.cpp] [--json FILE] [--isa avx2]
 
 `--isa avx2` runs everything as on an AVX2-only CPU (the other kind this project's machines come in): torch's
-kernels at `ATEN_CPU_CAPABILITY=avx2`, vLLM's `_C_AVX2` kernel build (its choice, torch.cpu's AVX-512 probes,
+kernels at `ATEN_CPU_CAPABILITY=avx2` with oneDNN and MKL capped at AVX2 (`ONEDNN_MAX_CPU_ISA`, `MKL_ENABLE_INSTRUCTIONS`), vLLM's `_C_AVX2` kernel build (its choice, torch.cpu's AVX-512 probes,
 answers no in every process: `bench/isa_avx2/sitecustomize.py`), and `auto` resolving dtype from the flags
 without AVX-512 (so float32).
 
@@ -78,7 +78,8 @@ def limit_to_avx2() -> None:
         return
     import sys
 
-    env = dict(os.environ, RECON_BENCH_ISA="avx2", ATEN_CPU_CAPABILITY="avx2",
+    # ATen's own kernels, oneDNN's (bf16/float32 matmuls in torch and vLLM) and MKL's, each capped at AVX2
+    env = dict(os.environ, RECON_BENCH_ISA="avx2", ATEN_CPU_CAPABILITY="avx2", ONEDNN_MAX_CPU_ISA="AVX2", MKL_ENABLE_INSTRUCTIONS="AVX2",
                PYTHONPATH=os.pathsep.join(filter(None, [str(ISA_AVX2), os.environ.get("PYTHONPATH")])))  # fmt: skip
     os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
