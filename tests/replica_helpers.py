@@ -27,3 +27,8 @@ def exit_on_boom(messages: list[dict]) -> str:
 def no_text_on_bad(messages: list[dict]) -> str | None:
     """`ok`, but no text at all on the question `bad` (the backend then raises a TypeError)."""
     return None if messages[-1]["content"] == "bad" else "ok"
+
+
+class ProjectSpecificError(Exception):
+    """An exception type the replicas' parent does not rebuild (not built in, not a UserError)."""
+

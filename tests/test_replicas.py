@@ -93,6 +93,31 @@ def test_a_worker_exception_is_raised_in_the_parent_and_the_replicas_go_on():
     assert not any(worker.is_alive() for worker in backend.workers)
 
 
+def test_a_worker_exception_crosses_as_text_and_is_rebuilt_from_an_allow_list():
+    """A worker sends its exception as text (nothing is unpickled from it): a UserError stays one (exit 2), a
+    built-in type keeps its type (the TypeError above, through real workers), any other type arrives as a
+    RuntimeError naming it; the traceback text goes along."""
+    from replica_helpers import ProjectSpecificError
+
+    from recon.inference.replicas import _portable, _rebuilt
+
+    def crossed(exc: Exception) -> tuple[Exception, str]:
+        try:
+            raise exc
+        except Exception as raised:  # noqa: BLE001 - a traceback to carry
+            name, message, user_error, text = _portable(raised)
+        assert all(isinstance(field, str) for field in (name, message, text)) and isinstance(user_error, bool)
+        return _rebuilt(name, message, user_error), text
+
+    custom, text = crossed(ProjectSpecificError("the worker's own error type"))
+    assert type(custom) is RuntimeError and str(custom) == "ProjectSpecificError: the worker's own error type"
+    assert "raise exc" in text
+    user, _ = crossed(UserError("bad input seen in the worker"))
+    assert type(user) is UserError and str(user) == "bad input seen in the worker"
+    key, _ = crossed(KeyError("k"))
+    assert type(key) is KeyError
+
+
 def test_a_dead_worker_stops_all_replicas():
     backend = load_backend("scripted", respond=exit_on_boom, replicas=2)
     conversations = [[{"role": "user", "content": text}] for text in ("fine", "boom")]

@@ -9,9 +9,9 @@ own (host RAM per worker)."""
 
 from __future__ import annotations
 
+import builtins
 import multiprocessing
 import os
-import pickle
 import queue
 import signal
 import time
@@ -123,7 +123,7 @@ class ReplicaBackend:
         passing progress on. A worker's exception is re-raised once all have answered (the backend stays
         usable); a worker that dies closes all of them and raises `ReplicaError`."""
         answers: dict[int, Any] = {}
-        failures: dict[int, tuple[BaseException, str]] = {}
+        failures: dict[int, tuple[str, str, bool, str]] = {}
         while len(answers) + len(failures) < len(indices):
             try:
                 kind, index, payload = self.results.get(timeout=POLL_S)
@@ -142,8 +142,8 @@ class ReplicaBackend:
                 answers[index] = payload
         if failures:
             index = min(failures)
-            exc, text = failures[index]
-            raise exc from ReplicaError(f"in replica {index} (CUDA_VISIBLE_DEVICES={self.devices[index]}):\n{text}")
+            name, message, user_error, text = failures[index]
+            raise _rebuilt(name, message, user_error) from ReplicaError(f"in replica {index} (CUDA_VISIBLE_DEVICES={self.devices[index]}):\n{text}")
         return answers
 
     def describe(self) -> dict:
@@ -203,12 +203,21 @@ def _next_task(inbox) -> Any:
                 return None
 
 
-def _portable(exc: Exception) -> tuple[Exception, str]:
-    """A worker's exception as it can cross to the parent (itself when it survives pickling, else a
-    RuntimeError naming it), with its traceback as text."""
-    text = "".join(traceback.format_exception(exc))
-    try:
-        pickle.loads(pickle.dumps(exc))
-    except Exception:  # noqa: BLE001 - e.g. an exception class whose constructor takes other arguments
-        exc = RuntimeError(f"{type(exc).__name__}: {exc}")
-    return exc, text
+def _portable(exc: Exception) -> tuple[str, str, bool, str]:
+    """A worker's exception as plain text for the parent: (type name, message, whether it is a UserError,
+    traceback). Nothing executable crosses: the parent rebuilds it (`_rebuilt`) from an allow-list."""
+    return type(exc).__name__, str(exc), isinstance(exc, UserError), "".join(traceback.format_exception(exc))
+
+
+def _rebuilt(name: str, message: str, user_error: bool) -> Exception:
+    """A worker's exception in the parent: a UserError (bad input: exit 2) or a built-in exception of the
+    same name with the same message; any other type becomes a RuntimeError naming it."""
+    if user_error:
+        return UserError(message)
+    cls = getattr(builtins, name, None)
+    if isinstance(cls, type) and issubclass(cls, Exception):
+        try:
+            return cls(message)
+        except Exception:  # noqa: BLE001 - a built-in whose constructor takes other arguments
+            pass
+    return RuntimeError(f"{name}: {message}")
