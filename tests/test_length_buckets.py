@@ -6,12 +6,24 @@ from __future__ import annotations
 import random
 import statistics
 from pathlib import Path
+from typing import Sequence
 
 import pytest
 
 from recon.data.problem import write_jsonl
-from recon.training.sampling import LengthBucketSampler, length_bucket_batches, padding_share
+from recon.training.sampling import LengthBucketSampler, length_bucket_batches
 from test_training import REPO, option_problem, tiny_args
+
+
+def padding_share(lengths: Sequence[int], order: Sequence[int], batch_size: int) -> float:
+    """Share of padding tokens when the rows in `order` are cut into consecutive batches of `batch_size`, each
+    padded to its longest row."""
+    real = padded = 0
+    for start in range(0, len(order), batch_size):
+        batch = [lengths[i] for i in order[start : start + batch_size]]
+        real += sum(batch)
+        padded += max(batch) * len(batch)
+    return 1 - real / padded if padded else 0.0
 
 
 def demo_like_lengths(n: int = 4300, seed: int = 0) -> list[int]:

@@ -13,8 +13,8 @@ One engine holds most of the GPU (`gpu_memory_utilization`) or its share of RAM,
 a time: use the backend as a context manager (or call `close()`), which shuts the engine down before the
 next model's engine starts. Inside `shared_engines()` (the pipeline's eval and games stages) backends of one
 base model share one engine instead: base, SFT and GRPO models (adapters on that base) are LoRA requests
-to it, and `close()` keeps it for the next backend; it shuts down when the context ends. Prompts go to vLLM as token ids rendered exactly as the hf backend and training
-render them (the chat template's own BOS, never a second one). Each sample is a request of its own, seeded
+to it, and `close()` keeps it for the next backend; it shuts down when the context ends. Prompts go to vLLM
+as token ids rendered exactly as the hf backend and training render them (the chat template's own BOS, never a second one). Each sample is a request of its own, seeded
 by `item_seed` (run seed, item key, sample index): the same item gives the same text in any call.
 """
 
@@ -232,11 +232,9 @@ class VLLMBackend:
         def start():
             return vllm.LLM(model=str(self.resolved.hf_path), tokenizer=str(tokenizer), **engine)
 
-        if pool is None:
-            self.llm = start()
-        else:
-            key = json.dumps({"model": str(self.resolved.hf_path), **engine}, sort_keys=True, default=str)
-            self.llm = pool.engine(key, start)
+        key = json.dumps({"model": str(self.resolved.hf_path), **engine}, sort_keys=True, default=str)
+        self.llm = start() if pool is None else pool.engine(key, start)
+        if pool is not None:  # part of the run identity: a shared engine's LoRA rank can round bf16 differently
             self.settings["shared_engine"] = True
         self._pool = pool
         lora_id = pool.adapter_id(str(adapter)) if pool is not None and adapter is not None else 1

@@ -64,13 +64,3 @@ class LengthBucketSampler(Sampler[int]):
     def __len__(self) -> int:
         return len(self.lengths)
 
-
-def padding_share(lengths: Sequence[int], order: Sequence[int], batch_size: int) -> float:
-    """Share of padding tokens when the rows in `order` are cut into consecutive batches of `batch_size`, each
-    padded to its longest row."""
-    real = padded = 0
-    for start in range(0, len(order), batch_size):
-        batch = [lengths[i] for i in order[start : start + batch_size]]
-        real += sum(batch)
-        padded += max(batch) * len(batch)
-    return 1 - real / padded if padded else 0.0
