@@ -20,12 +20,17 @@ def problem(i, category):
                    meta={"solution": "<think>\nx\n</think>\n\n\\boxed{Yes}"})
 
 
-def test_study_preset_plans_a_learning_curve_300_stratified_items_and_20_trials(tmp_path):
+def test_study_preset_plans_a_learning_curve_on_the_slice_300_stratified_items_and_20_trials(tmp_path):
     preset = load_preset("cpu-study")
     assert preset["eval"]["datasets"]["verified"]["limit"] == 300 and preset["games"]["selfplay"]["trials"] == 20
     lines = plan(preset, tmp_path / "run")
     curve = [line for line in lines if "learning curve" in line]
-    assert len(curve) == 2 and all(str(tmp_path / "run" / "data" / "eval.jsonl") in line for line in curve)
+    assert len(curve) == 2 and all(str(tmp_path / "run" / "data" / "taught_eval.jsonl") in line for line in curve)
+    # `heldout_split: verified` (the default) draws it from the run's verified eval; taught needs the slice
+    verified = plan(load_preset("cpu-study", ["sft.args.heldout_split=verified"]), tmp_path / "run2")
+    assert any(str(tmp_path / "run2" / "data" / "eval.jsonl") in line for line in verified if "learning curve" in line)
+    with pytest.raises(PresetError, match="sft.args.heldout_split taught needs a data.taught section"):
+        plan(load_preset("paper", ["sft.args.heldout_split=taught", "sft.args.heldout_size=4"]), tmp_path / "run3")
 
 
 def test_ablation_preset_extends_the_study_and_leaves_the_game_categories_out_of_training(tmp_path):

@@ -207,6 +207,37 @@ def test_records_of_other_option_orders_or_failed_requests_are_not_audited():
     assert audit_records(records, {"i": problem})["items"] == {"backward_induction": 1}
 
 
+def test_eval_audit_cli_scores_an_eval_folder_and_names_bad_input(tmp_path):
+    from typer.testing import CliRunner
+
+    from recon.cli import app
+
+    problem = Problem("i", "backward_induction", "generated", "q", ["a", "b"], "option", "Option 2: b",
+                      [{"role": "user", "content": "q"}], {"solution": SOLVER})
+    problems = tmp_path / "slice.jsonl"
+    write_jsonl([problem], problems)
+    run = tmp_path / "eval"
+    run.mkdir()
+    wrong = SOLVER.replace("stop 7 vs continue 25 → continue", "stop 7 vs continue 25 → stop")
+    (run / "samples.jsonl").write_text(json.dumps({"id": "i", "perm": 0, "status": "ok", "completion": wrong}) + "\n")
+    result = CliRunner().invoke(app, ["eval", "audit", str(run), "--problems", str(problems), "--json"])
+    assert result.exit_code == 0, result.output
+    audit = json.loads(result.output)[str(run)]
+    assert audit["items"] == {"backward_induction": 1} and audit["first_error"]["backward_induction"] == {"turn": 1}
+    assert audit["overall"]["turn"] == {"n": 3, "correct": 2, "wrong": 1, "missing": 0, "accuracy": 2 / 3}
+    table = CliRunner().invoke(app, ["eval", "audit", str(run), "--problems", str(problems)]).output
+    assert f"| {run} | backward_induction | turn | 3 | 66.7 | 33.3 | 0.0 |" in table
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    missing = CliRunner().invoke(app, ["eval", "audit", str(empty), "--problems", str(problems)])
+    assert missing.exit_code == 2 and f"{empty}: no samples.jsonl" in missing.output
+    bare = tmp_path / "bare.jsonl"
+    write_jsonl([Problem("i", "backward_induction", "generated", "q", ["a", "b"], "option", "Option 2: b",
+                               [{"role": "user", "content": "q"}], {})], bare)
+    untraced = CliRunner().invoke(app, ["eval", "audit", str(run), "--problems", str(bare)])
+    assert untraced.exit_code == 2 and "no problem has a worked solution" in untraced.output
+
+
 # ------------------------------------------------------------------ report
 
 
@@ -249,6 +280,33 @@ def test_report_writes_the_taught_slice_beside_the_overall_section(built, tmp_pa
     assert (paired["mcnemar_only_sft"], paired["mcnemar_only_grpo"]) == (2, 2) and paired["mcnemar_p"] == 1.0
     text = paths["markdown"].read_text()
     assert "## The taught slice" in text and "McNemar: 2 items right only for SFT, 2 only for GRPO" in text and "### Step audit" in text and "| sft | pure_nash | row |" in text
+
+
+def test_a_learning_curve_drawn_from_the_slice_carries_the_step_audit_of_every_checkpoint(built, tmp_path):
+    out, _, _, _ = built
+    slice_eval = read_problems(out / TAUGHT_EVAL)
+    run, sft = tmp_path / "run", tmp_path / "run" / "train" / "sft"
+    rows = []
+    for step, right in ((50, 0), (100, len(slice_eval))):  # step 50: nothing written; step 100: every trace copied
+        folder = sft / "heldout" / f"checkpoint-{step}"
+        folder.mkdir(parents=True)
+        samples = [{"id": p.id, "perm": 0, "status": "ok", "completion": p.meta["solution"] if k < right else "no idea"}
+                   for k, p in enumerate(slice_eval)]
+        (folder / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in samples))
+        rows.append({"step": step, "accuracy": right / len(slice_eval), "n_items": len(slice_eval), "format_failure_rate": 0.0})
+    (sft / "heldout" / "summary.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (run / "train" / "sft.yaml").write_text(f"heldout_split: {out / TAUGHT_EVAL}\n")
+    stages = {"data": {"dir": str(out)}, "sft": {"checkpoint": "train/sft", "config": "train/sft.yaml"}}
+    (run / "pipeline.json").write_text(json.dumps({"preset": {"name": "t"}, "stages": stages, "seconds": 1}))
+    text = build_report([run], tmp_path / "report")["markdown"].read_text()
+    assert "held-out stratified sample of the taught slice's eval items (24 items" in text and "step audit: correct % by step kind" in text
+    lines = {line.split("|")[2].strip(): line for line in text.splitlines() if line.startswith("| sft |")}
+    assert "box 0 ·" not in lines["100"] and "answer 100" in lines["100"] and "box 100" in lines["100"]
+    assert "answer 0" in lines["50"] and "box 0" in lines["50"]
+    # a curve drawn from the verified eval has no audit column
+    (run / "train" / "sft.yaml").write_text(f"heldout_split: {out / 'eval.jsonl'}\n")
+    plain = build_report([run], tmp_path / "report2")["markdown"].read_text()
+    assert "sample of the verified eval (24 items" in plain and "step audit" not in plain.split("## Learning curve")[1].split("##")[0]
 
 
 # ------------------------------------------------------------------ presets

@@ -1,4 +1,4 @@
-"""`recon eval`: evaluate a model on Recon problems; `recon eval compare RUN_A RUN_B`."""
+"""`recon eval`: evaluate a model on Recon problems; `recon eval compare RUN_A RUN_B`; `recon eval audit RUN… --problems F`."""
 
 from __future__ import annotations
 
@@ -139,3 +139,31 @@ def compare(
         typer.echo(json.dumps(comparison, indent=2))
     else:
         typer.echo(compare_markdown(comparison))
+
+
+@app.command()
+def audit(
+    runs: list[Path] = typer.Argument(..., help="eval run folders (their samples.jsonl)"),
+    problems: Path = typer.Option(..., "--problems", help="the problems JSONL those runs evaluated, with the solver's traces "
+                                  "(meta.solution), e.g. runs/cpu-demo/data/taught_eval.jsonl"),
+    json_out: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+) -> None:
+    """The step audit: every step of each run's scratchpads scored against the solver's own trace, per category
+    and step kind (correct / wrong / missing), so a reader sees which step fails."""
+    from recon.data.problem import read_problems
+    from recon.errors import UserError
+    from recon.evaluation.runner import SAMPLES_FILE
+    from recon.evaluation.trace_audit import audit_eval_dir, audit_markdown
+
+    traced = {p.id: p for p in read_problems(problems) if p.meta.get("solution")}
+    if not traced:
+        raise UserError(f"{problems}: no problem has a worked solution (meta.solution) to audit against")
+    audits = {}
+    for run in runs:
+        if not (run / SAMPLES_FILE).is_file():
+            raise UserError(f"{run}: no {SAMPLES_FILE}; pass an eval run folder")
+        result = audit_eval_dir(run, traced)
+        if not result["items"]:
+            raise UserError(f"{run}: none of its samples is an item of {problems} with a worked solution")
+        audits[str(run)] = result
+    typer.echo(json.dumps(audits, indent=2) if json_out else "\n".join(audit_markdown(audits)))

@@ -180,8 +180,11 @@ def training_stage_plan(kind: str):
         merged.update(model_name_or_path=start, dataset=data, output_dir=str(out_dir))
         merged.setdefault("think", preset.get("think", "required"))
         merged.setdefault("seed", preset.get("seed", 0))
-        if merged.get("heldout_size") and "heldout_split" not in config.get("args", {}):
-            merged["heldout_split"] = str(ctx.output("data", "eval"))  # the learning curve: a fixed slice of this run's verified eval
+        split = config.get("args", {}).get("heldout_split", "verified")
+        if merged.get("heldout_size") and split in OWN_EVAL:  # the learning curve on a fixed slice of this run's own eval items
+            if split == "taught" and not (preset.get("data") or {}).get("taught"):
+                raise PresetError(f"preset: {kind}.args.heldout_split taught needs a data.taught section (the taught slice)")
+            merged["heldout_split"] = str(ctx.output("data", OWN_EVAL[split]))
         if hub:  # the training process reads its held-out split from the same place
             merged.setdefault("hub_id", hub)
         launcher = [packaged(arg) for arg in config.get("launcher", [sys.executable])]
