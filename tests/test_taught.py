@@ -307,6 +307,17 @@ def test_a_learning_curve_drawn_from_the_slice_carries_the_step_audit_of_every_c
     (run / "train" / "sft.yaml").write_text(f"heldout_split: {out / 'eval.jsonl'}\n")
     plain = build_report([run], tmp_path / "report2")["markdown"].read_text()
     assert "sample of the verified eval (24 items" in plain and "step audit" not in plain.split("## Learning curve")[1].split("##")[0]
+    # SFT on the slice, GRPO on the verified eval: the text says which is which, GRPO's rows carry no audit
+    (run / "train" / "sft.yaml").write_text(f"heldout_split: {out / TAUGHT_EVAL}\n")
+    grpo = run / "train" / "grpo"
+    (grpo / "heldout").mkdir(parents=True)
+    (grpo / "heldout" / "summary.jsonl").write_text(json.dumps({"step": 6, "accuracy": 0.5, "n_items": 24}) + "\n")
+    (run / "train" / "grpo.yaml").write_text(f"heldout_split: {out / 'eval.jsonl'}\n")
+    stages["grpo"] = {"checkpoint": "train/grpo", "config": "train/grpo.yaml"}
+    (run / "pipeline.json").write_text(json.dumps({"preset": {"name": "t"}, "stages": stages, "seconds": 1}))
+    mixed = build_report([run], tmp_path / "report3")["markdown"].read_text()
+    assert "sample of the verified eval (sft: the taught slice's eval items) (24 items" in mixed
+    assert "| grpo | 6 | 50.0 [31–69] | — | — |" in mixed and "answer 100" in mixed
 
 
 # ------------------------------------------------------------------ presets

@@ -41,7 +41,7 @@ class RunData:
     arena: list[dict[str, Any]] = field(default_factory=list)
     blind_predictions: Path | None = None  # the build's payoff-blind predictions on the verified eval
     heldout: dict[str, list[dict]] = field(default_factory=dict)  # per training stage: held-out accuracy by step
-    heldout_on_slice: bool = False  # the held-out items are the taught slice's (each row then carries its step audit)
+    heldout_on_slice: set[str] = field(default_factory=set)  # stages whose held-out items are the taught slice's (rows carry their step audit)
 
 
 def _read_json(path: Path) -> Any:
@@ -98,7 +98,7 @@ def load_run(root: Path) -> RunData:
             run.logs[kind] = _log_history(checkpoint)
             run.heldout[kind] = read_heldout(checkpoint)
             if run.heldout[kind] and "data" in stages and _heldout_on_slice(state, kind):
-                run.heldout_on_slice = True
+                run.heldout_on_slice.add(kind)
                 _audit_heldout(run.heldout[kind], checkpoint, state.stage_path("data", stages["data"]["dir"], "folder"))
     for entry in stages.get("eval", {}).get("runs", []):
         folder = state.stage_path("eval", entry["dir"], f"{entry['model']} on {entry['dataset']} folder")
@@ -336,7 +336,9 @@ def learning_curve_section(run: RunData, out_dir: Path, many: bool, best: dict |
         return [], None
     figure = plot_learning_curve(curves, out_dir / f"learning_curve_{run.name}.png", best)
     n = next((row.get("n_items") for rows in run.heldout.values() for row in rows if row.get("n_items")), "?")
-    items = "the taught slice's eval items" if run.heldout_on_slice else "the verified eval"
+    slice_items = "the taught slice's eval items"
+    items = (slice_items if run.heldout_on_slice >= set(curves) else "the verified eval" if not run.heldout_on_slice
+             else f"the verified eval ({', '.join(sorted(run.heldout_on_slice))}: {slice_items})")
     lines = ["## Learning curve" + (f" ({run.name})" if many else ""), "",
              f"Accuracy on a fixed held-out stratified sample of {items} ({n} items, greedy) at every checkpoint, "
              "with Wilson 95% intervals" + ("; the step audit: the share of each kind of scratchpad step that matches "
