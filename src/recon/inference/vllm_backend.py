@@ -14,8 +14,9 @@ a time: use the backend as a context manager (or call `close()`), which shuts th
 next model's engine starts. Inside `shared_engines()` (the pipeline's eval and games stages) backends of one
 base model share one engine instead: base, SFT and GRPO models (adapters on that base) are LoRA requests
 to it, and `close()` keeps it for the next backend; it shuts down when the context ends. Prompts go to vLLM
-as token ids rendered exactly as the hf backend and training render them (the chat template's own BOS, never a second one). Each sample is a request of its own, seeded
-by `item_seed` (run seed, item key, sample index): the same item gives the same text in any call.
+as token ids rendered exactly as the hf backend and training render them (the chat template's own BOS, never
+a second one). Each sample is a request of its own, seeded by `item_seed` (run seed, item key, sample
+index): the same item gives the same text in any call.
 """
 
 from __future__ import annotations
@@ -232,10 +233,11 @@ class VLLMBackend:
         def start():
             return vllm.LLM(model=str(self.resolved.hf_path), tokenizer=str(tokenizer), **engine)
 
-        key = json.dumps({"model": str(self.resolved.hf_path), **engine}, sort_keys=True, default=str)
-        self.llm = start() if pool is None else pool.engine(key, start)
-        if pool is not None:  # part of the run identity: a shared engine's LoRA rank can round bf16 differently
-            self.settings["shared_engine"] = True
+        if pool is None:
+            self.llm = start()
+        else:
+            self.llm = pool.engine(json.dumps({"model": str(self.resolved.hf_path), **engine}, sort_keys=True, default=str), start)
+            self.settings["shared_engine"] = True  # part of the run identity: a shared engine's LoRA rank can round bf16 differently
         self._pool = pool
         lora_id = pool.adapter_id(str(adapter)) if pool is not None and adapter is not None else 1
         self.lora = LoRARequest(f"adapter-{lora_id}", lora_id, str(adapter)) if adapter is not None else None

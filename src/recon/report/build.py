@@ -20,9 +20,7 @@ from recon.games.selfplay.runner import RESULTS_JSON as SELFPLAY_RESULTS, TRANSC
 from recon.report.behaviour import BehaviourTagger
 from recon.runs import MODEL_STAGES, PIPELINE_FILE, PipelineState, read_appended_jsonl, read_heldout, read_manifest, read_pipeline_state
 from recon.report.figures import plot_grouped_bars, plot_learning_curve, plot_training_curves
-from recon.data.taught import TAUGHT_EVAL
-from recon.evaluation.trace_audit import audit_eval_dir
-from recon.report.taught import TAUGHT, slice_summary, taught_section
+from recon.report.taught import TAUGHT, audit_heldout, heldout_on_slice, slice_summary, taught_section
 from recon.report.verified import (BLIND, best_baseline, blind_accuracies, blind_wrong, item_correctness, predictions_path,
                                    verified_baselines, write_summary)
 
@@ -97,9 +95,9 @@ def load_run(root: Path) -> RunData:
             checkpoint = state.stage_path(kind, stages[kind]["checkpoint"], "checkpoint")
             run.logs[kind] = _log_history(checkpoint)
             run.heldout[kind] = read_heldout(checkpoint)
-            if run.heldout[kind] and "data" in stages and _heldout_on_slice(state, kind):
+            if run.heldout[kind] and "data" in stages and heldout_on_slice(state, kind):
                 run.heldout_on_slice.add(kind)
-                _audit_heldout(run.heldout[kind], checkpoint, state.stage_path("data", stages["data"]["dir"], "folder"))
+                audit_heldout(run.heldout[kind], checkpoint, state.stage_path("data", stages["data"]["dir"], "folder"))
     for entry in stages.get("eval", {}).get("runs", []):
         folder = state.stage_path("eval", entry["dir"], f"{entry['model']} on {entry['dataset']} folder")
         results = _read_json(state.stage_path("eval", Path(entry["dir"]) / RESULTS_FILE, "results"))
@@ -110,29 +108,6 @@ def load_run(root: Path) -> RunData:
             results = _read_json(state.stage_path("games", Path(entry["dir"]) / results_file, f"{kind} results"))
             getattr(run, kind).append({**entry, "dir": str(folder), "results": results})
     return run
-
-
-def _heldout_on_slice(state: PipelineState, kind: str) -> bool:
-    """Did this training stage draw its learning curve from the taught slice's eval items (`heldout_split: taught`)?"""
-    import yaml
-
-    config = state.stages[kind].get("config")
-    path = state.root / config if config else None
-    if path is None or not path.is_file():
-        return False
-    return Path(str((yaml.safe_load(path.read_text()) or {}).get("heldout_split", ""))).name == TAUGHT_EVAL
-
-
-def _audit_heldout(rows: list[dict], checkpoint: Path, data_dir: Path) -> None:
-    """Add to each learning-curve row the step audit's overall per-kind counts of its held-out completions
-    (`checkpoint/heldout/checkpoint-N/`) against the slice's solver traces."""
-    from recon.data.problem import read_problems
-
-    problems = {p.id: p for p in read_problems(data_dir / TAUGHT_EVAL)} if (data_dir / TAUGHT_EVAL).is_file() else {}
-    for row in rows:
-        folder = checkpoint / "heldout" / f"checkpoint-{row['step']}"
-        if problems and (folder / SAMPLES_FILE).is_file():
-            row["step_audit"] = audit_eval_dir(folder, problems)["overall"]
 
 
 def _single_run(root: Path, kind: str) -> RunData:

@@ -27,8 +27,6 @@ def slice_summary(entries: list[dict[str, Any]], data_dir: Path) -> dict[str, An
     None without a taught eval."""
     if not entries:
         return None
-    from recon.data.problem import read_problems
-
     first = entries[0]["results"]
     n_items = first["overall"]["n_items"]
     candidates: dict[str, float] = {name: v for name, v in (first["overall"].get("baselines") or {}).items() if v is not None}
@@ -37,8 +35,7 @@ def slice_summary(entries: list[dict[str, Any]], data_dir: Path) -> dict[str, An
     if refit and refit["n_items"] == n_items:  # the refitted baselines were scored on exactly these items
         candidates.update({name if name.startswith("payoff_blind_") else f"payoff_blind_{name}": acc for name, acc in refit["overall"].items()})
     best = best_baseline({name: {"overall": acc} for name, acc in candidates.items()})
-    problems_path = data_dir / TAUGHT_EVAL
-    problems = {p.id: p for p in read_problems(problems_path)} if problems_path.is_file() else {}
+    problems = slice_problems(data_dir)
     return {
         "eval": TAUGHT,
         "categories": sorted(first["categories"]),
@@ -56,6 +53,37 @@ def slice_summary(entries: list[dict[str, Any]], data_dir: Path) -> dict[str, An
         "step_audit": {e["model"]: audit_eval_dir(e["dir"], problems) for e in entries} if problems else {},
         "grpo_vs_sft": grpo_vs_sft(entries),
     }
+
+
+def slice_problems(data_dir: Path) -> dict[str, Any]:
+    """The data stage's slice eval items by id ({} when the run has no taught slice)."""
+    from recon.data.problem import read_problems
+
+    path = data_dir / TAUGHT_EVAL
+    return {p.id: p for p in read_problems(path)} if path.is_file() else {}
+
+
+def heldout_on_slice(state, kind: str) -> bool:
+    """Did this training stage draw its learning curve from the taught slice's eval items (`heldout_split: taught`)?"""
+    import yaml
+
+    config = state.stages[kind].get("config")
+    path = state.root / config if config else None
+    if path is None or not path.is_file():
+        return False
+    return Path(str((yaml.safe_load(path.read_text()) or {}).get("heldout_split", ""))).name == TAUGHT_EVAL
+
+
+def audit_heldout(rows: list[dict], checkpoint: Path, data_dir: Path) -> None:
+    """Add to each learning-curve row the step audit's overall per-kind counts of its held-out completions
+    (`checkpoint/heldout/checkpoint-N/`) against the slice's solver traces."""
+    from recon.evaluation.runner import SAMPLES_FILE
+
+    problems = slice_problems(data_dir)
+    for row in rows:
+        folder = checkpoint / "heldout" / f"checkpoint-{row['step']}"
+        if problems and (folder / SAMPLES_FILE).is_file():
+            row["step_audit"] = audit_eval_dir(folder, problems)["overall"]
 
 
 def grpo_vs_sft(entries: list[dict[str, Any]]) -> dict[str, Any]:
