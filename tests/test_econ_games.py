@@ -8,7 +8,7 @@ from fractions import Fraction
 import nashpy
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
@@ -374,9 +374,21 @@ def _trees(depth: int):
     return st.one_of(leaf, node) if depth < 3 else node
 
 
-@settings(max_examples=150, deadline=None)
+def _profiles(tree) -> int:
+    """How many pure-strategy profiles the induced normal form has: the product of every decision node's
+    action count (a player's strategy picks an action at each of their nodes)."""
+    if isinstance(tree, Leaf):
+        return 1
+    n = len(tree.children)
+    for child in tree.children.values():
+        n *= _profiles(child)
+    return n
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(_trees(3))
 def test_spe_strategies_are_nash_equilibria_of_the_induced_normal_form(tree):
+    assume(_profiles(tree) <= 4096)  # up to 13 nodes of 3 actions: 3^13 profiles would take hours to enumerate
     game, strategies = induced_normal_form(tree)
     nash = set(pure_nash_equilibria(game))
     for eq in backward_induction(tree):

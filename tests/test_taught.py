@@ -5,7 +5,10 @@ hand-written scratchpads, the report's `taught_slice` section and the presets th
 import json
 import random
 import re
+import subprocess
+import sys
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -47,17 +50,20 @@ def test_every_taught_trace_ends_with_the_line_its_box_copies_even_after_the_opt
         assert box == q.gold and grade(q.meta["solution"], q.gold, q.answer_type, q.choices).correct
 
 
-def test_pure_nash_writes_the_max_value_before_its_label_and_carries_the_equilibria_found():
+def test_pure_nash_scans_each_line_for_its_max_copies_the_first_matrix_by_labelled_rows_and_carries_the_equilibria_found():
     # Player 0 rows [[3, 1], [3, 0]]: column 0 ties rows 0 and 1; Player 1 [[2, 5], [4, 1]]
     game = NormalFormGame([[[3, 1], [3, 0]], [[2, 5], [4, 1]]])
     steps = pure_nash_steps(game)
     assert steps == [
         "Player 1's best column in each row (second matrix):",
-        "row 0: c0=2 c1=5 → max 5 → column 1",
-        "row 1: c0=4 c1=1 → max 4 → column 0",
+        "row 0: c0=2 c1=5 → max 5 → c0=2 no c1=5 yes → column 1",
+        "row 1: c0=4 c1=1 → max 4 → c0=4 yes c1=1 no → column 0",
+        "Player 0's payoffs by row (first matrix):",
+        "payoffs row 0: c0=3 c1=1",
+        "payoffs row 1: c0=3 c1=0",
         "Player 0's best row in each column (first matrix):",
-        "column 0: r0=3 r1=3 → max 3 → rows 0, 1",
-        "column 1: r0=1 r1=0 → max 1 → row 0",
+        "column 0: r0=3 r1=3 → max 3 → r0=3 yes r1=3 yes → rows 0, 1",
+        "column 1: r0=1 r1=0 → max 1 → r0=1 yes r1=0 no → row 0",
         "Check each row's best column:",
         "check row 0: column 1 → best row 0 → yes → found [[0, 1]]",
         "check row 1: column 0 → best row 0, 1 → yes → found [[0, 1], [1, 0]]",
@@ -65,20 +71,65 @@ def test_pure_nash_writes_the_max_value_before_its_label_and_carries_the_equilib
     ]
 
 
-def test_backward_induction_chain_has_one_line_per_turn_from_the_last():
-    chains = [p for p in generate_category("backward_induction", 30, "bi", 1) if p.meta["template"] == "chain"]
-    pattern = re.compile(r"turn (\d) \((\w+)\): stop (-?\d+) vs continue (-?\d+) → (stop|continue) \((-?\d+), (-?\d+)\)")
-    for p in chains:
-        turns = [pattern.fullmatch(line) for line in think_lines(p.meta["solution"]) if line.startswith("turn ")]
-        assert [int(m.group(1)) for m in turns] == list(range(p.meta["turns"], 0, -1))
-        for m in turns:  # the action is the larger of the two short numbers compared on the line
-            assert m.group(5) == ("stop" if int(m.group(3)) > int(m.group(4)) else "continue")
+PAIR = r"\[(\w+) (-?\d+), (\w+) (-?\d+)\]"  # `[Alice 12, Bob 3]`
+
+
+def backward_induction_steps(template: str, seed: str, kind: str, copied: str, decided: str) -> list[tuple[Problem, list, list]]:
+    """Per generated item of `template`: its `payoffs <kind> …` lines and the `<kind> …` decision line after
+    each, matched (whole line) against `copied` and `decided`."""
+    out = []
+    for p in generate_category("backward_induction", 30, seed, 1):
+        if p.meta["template"] == template:
+            lines = [line for line in think_lines(p.meta["solution"]) if line.startswith((f"{kind} ", f"payoffs {kind} "))]
+            copies, decisions = [re.fullmatch(copied, x) for x in lines[0::2]], [re.fullmatch(decided, x) for x in lines[1::2]]
+            assert all(copies) and all(decisions), lines
+            out.append((p, copies, decisions))
+    assert out
+    return out
+
+
+def test_backward_induction_chain_has_two_lines_per_turn_from_the_last_each_number_named_then_scanned_for_the_max():
+    for p, copies, turns in backward_induction_steps(
+            "chain", "bi", "turn", rf"payoffs turn (\d) \((\w+)\): stop {PAIR} continue {PAIR}",
+            rf"turn (\d) \((\w+)\): stop=(-?\d+) continue=(-?\d+) → max (-?\d+) → stop=\3 (yes|no) continue=\4 (yes|no) → (stop|continue) {PAIR}"):
+        assert [int(m.group(1)) for m in turns] == [int(m.group(1)) for m in copies] == list(range(p.meta["turns"], 0, -1))
+        names = (copies[0].group(3), copies[0].group(5))
         payoffs = [tuple(int(x) for x in pair) for pair in p.meta["payoffs"]]
-        value = payoffs[-1]  # the first line compares with the final payoffs, each later line with the value above it
-        for k, m in enumerate(turns):
-            mover = (p.meta["turns"] - 1 - k) % 2
-            assert int(m.group(4)) == value[mover]
-            value = (int(m.group(6)), int(m.group(7)))
+        value = payoffs[-1]  # the first turn continues into the final payoffs, each later one into the value above it
+        for c, m in zip(copies, turns):
+            turn, mover = int(m.group(1)), (int(m.group(1)) - 1) % 2
+            assert m.group(2) == c.group(2) == names[mover]
+            assert (c.group(3), c.group(5), c.group(7), c.group(9)) == names * 2  # every number carries its player's name
+            assert (int(c.group(4)), int(c.group(6))) == payoffs[turn - 1] and (int(c.group(8)), int(c.group(10))) == value
+            # the compared numbers are the mover's, read by name off the line above; the action is the larger one's
+            assert (int(m.group(3)), int(m.group(4))) == (int(c.group(4 + 2 * mover)), int(c.group(8 + 2 * mover)))
+            # then their max, a yes beside the one equal to it, and its action
+            top = max(int(m.group(3)), int(m.group(4)))
+            assert int(m.group(5)) == top and (m.group(6), m.group(7)) == tuple("yes" if int(m.group(g)) == top else "no" for g in (3, 4))
+            assert m.group(8) == ("stop" if m.group(6) == "yes" else "continue")
+            value = (int(m.group(10)), int(m.group(12)))
+            assert value == (payoffs[turn - 1] if m.group(8) == "stop" else (int(c.group(8)), int(c.group(10))))
+
+
+def test_backward_induction_tree_copies_each_outcome_with_names_then_scans_the_movers_numbers_for_their_max():
+    for p, copies, nodes in backward_induction_steps(
+            "tree", "bi-tree", "node", rf"payoffs node (\w+) (at the start|after [\w, ]+): (\w+) {PAIR} (\w+) {PAIR}",
+            rf"node (\w+) (at the start|after [\w, ]+): (\w+)=(-?\d+) (\w+)=(-?\d+) → max (-?\d+) → \3=\4 (yes|no) \5=\6 (yes|no) → (\w+) {PAIR}"):
+        leaves = {tuple(h): (int(x), int(y)) for h, x, y in p.meta["leaves"]}
+        assert len(nodes) == 3
+        passed = {}
+        for c, m in zip(copies, nodes):
+            where = () if c.group(2) == "at the start" else tuple(c.group(2).removeprefix("after ").split(", "))
+            names = (c.group(4), c.group(6))
+            mover = names.index(c.group(1))
+            outcomes = {c.group(3): (int(c.group(5)), int(c.group(7))), c.group(8): (int(c.group(10)), int(c.group(12)))}
+            for action, outcome in outcomes.items():  # a leaf's outcome from the listing, a node's from its own line above
+                assert outcome == leaves.get(where + (action,), passed.get(where + (action,)))
+            assert (m.group(3), int(m.group(4)), m.group(5), int(m.group(6))) == (c.group(3), outcomes[c.group(3)][mover], c.group(8), outcomes[c.group(8)][mover])
+            best = max(outcomes, key=lambda a: outcomes[a][mover])
+            assert int(m.group(7)) == outcomes[best][mover] and (m.group(8), m.group(9)) == tuple("yes" if a == best else "no" for a in outcomes)
+            assert m.group(10) == best and (int(m.group(12)), int(m.group(14))) == outcomes[best]
+            passed[where] = outcomes[best]
 
 
 # ------------------------------------------------------------------ the slice's files
@@ -358,3 +409,26 @@ def test_per_category_best_counts_the_ngram_model_where_the_audit_does_not_test_
     assert baselines["overall"][PER_CATEGORY_BEST] == pytest.approx((10 * 1.0 + 30 * 0.3) / 40)
     assert baselines["overall"]["ngram"] == pytest.approx((10 + 6) / 40) and baselines["per_category"]["time_inconsistency"]["best"] == "ngram"
     assert baselines["best"] == {"name": PER_CATEGORY_BEST, "accuracy": pytest.approx(19 / 40)}
+
+
+def test_trace_substeps_judges_each_part_of_a_decision_line_against_the_models_own_earlier_output(tmp_path):
+    chain = next(p for p in generate_category("backward_induction", 30, "bi", 1) if p.meta["template"] == "chain")
+    lines = think_lines(chain.meta["solution"])
+    first, second = [k for k, line in enumerate(lines) if line.startswith("turn ")][:2]
+    label, content = lines[first].split(": ", 1)
+    lines[first] = f"{label}: " + content.replace(" yes", " YES").replace(" no", " yes").replace(" YES", " no")  # marks swapped
+    label, content = lines[second].split(": ", 1)
+    lines[second] = f"{label}: stop 5 vs continue 9 → stop [x]"  # the older `vs` format, the smaller number's action
+    write_jsonl([chain], tmp_path / "taught_eval.jsonl")
+    (tmp_path / "eval").mkdir()
+    record = {"id": chain.id, "perm": 0, "completion": "<think>\n" + "\n".join(lines) + "\n</think>\n"}
+    (tmp_path / "eval" / "samples.jsonl").write_text(json.dumps(record) + "\n")
+    script = Path(__file__).resolve().parents[1] / "bench" / "trace_substeps.py"
+    out = json.loads(subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, check=True).stdout)
+    parts = {part: (v["n"], v["percent"]) for part, v in out["chain"].items()}
+    assert parts == {
+        "action = larger own value": (3, 66.7),  # the `vs` line picks the smaller number
+        "max of own values": (2, 100.0), "scan copies the cells": (2, 100.0),
+        "yes/no against own max": (2, 50.0), "label of own yes": (2, 50.0),  # the swapped line's label no longer follows its own yes
+        "outcome copied": (6, 100.0),
+    }

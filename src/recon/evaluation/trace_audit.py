@@ -2,10 +2,11 @@
 so a reader sees which step fails.
 
 A local trace (`recon.data.categories`: pure_nash, backward_induction, time_inconsistency, bertrand
-price questions) is one step per line, `label: content` — `row 0: c0=8 c1=3 c2=1 → max 8 → column 0`,
-`turn 3 (Alice): stop 19 vs continue 20 → continue (20, 25)`, `Answer: Option 2: …`. Lines without
-content after the colon are headers and are not scored. A step's kind is its label's first word
-(`row`, `column`, `check`, `turn`, `node`, `answer`, …). For every solver step, the model's line with
+price questions) is one step per line, `label: content` — `row 0: c0=8 c1=3 → max 8 → c0=8 yes c1=3 no →
+column 0`, `payoffs turn 3 (Alice): stop [Alice 19, Bob 4] continue [Alice 20, Bob 25]`, `turn 3 (Alice):
+stop=19 continue=20 → max 20 → stop=19 no continue=20 yes → continue [Alice 20, Bob 25]`, `Answer: Option 2: …`. Lines without content after
+the colon are headers and are not scored. A step's kind is its label's first word (`row`, `payoffs`,
+`column`, `check`, `turn`, `node`, `answer`, …). For every solver step, the model's line with
 the same label is `correct` (same content, whitespace aside), `wrong`, or `missing`; the extra step
 `box` is correct when the model's boxed answer copies its own last line (the answer line)."""
 

@@ -23,6 +23,7 @@ from recon.data.categories.common import (
     fmt,
     make_option_problem,
     make_pairs_problem,
+    max_scan,
     place_options,
     unparsed,
     verdict_for,
@@ -238,27 +239,29 @@ def _shape(rng: random.Random, difficulty: int) -> tuple[int, int]:
 
 
 def _best(values: Sequence, label: str) -> tuple[str, list[int]]:
-    """`c0=8 c1=3 c2=1 → max 8 → column 0`: the values with their labels, the max value, then the
-    label(s) attached to it (the max value is written before its label: a 135M model copies a label
-    next to a value it has just written, where it cannot turn values into an argmax index)."""
-    top = max(values)
-    best = [k for k, v in enumerate(values) if v == top]
-    cells = " ".join(f"{label[0]}{k}={fmt(v)}" for k, v in enumerate(values))
-    name = f"{label} {best[0]}" if len(best) == 1 else f"{label}s {', '.join(map(str, best))}"
-    return f"{cells} → max {fmt(top)} → {name}", best
+    """`c0=1 c1=8 c2=3 → max 8 → c0=1 no c1=8 yes c2=3 no → column 1`: `max_scan` over the labelled
+    values, then the label(s) of the cells marked yes."""
+    line, best = max_scan([(f"{label[0]}{k}", v) for k, v in enumerate(values)])
+    index = [int(k[1:]) for k in best]
+    name = f"{label} {index[0]}" if len(index) == 1 else f"{label}s {', '.join(map(str, index))}"
+    return f"{line} → {name}", index
 
 
 def pure_nash_steps(game: NormalFormGame) -> list[str]:
-    """The local trace: one line per row (Player 1's best column, from the second matrix), one per
-    column (Player 0's best row, from the first), one check per (row, best column) that looks up the
-    column's best rows and carries the equilibria found so far; the last line is the answer the box
-    copies. Every step is a copy, a max over the short numbers of one line, or a lookup."""
+    """The local trace: one line per row (Player 1's best column, from the second matrix); the first
+    matrix copied row by row with each value labelled by its column, so that each column's values are
+    then looked up by (row, column) labels instead of pulled out of a nested list; one line per column
+    (Player 0's best row); one check per (row, best column) that looks up the column's best rows and
+    carries the equilibria found so far; the last line is the answer the box copies. Every step is a
+    copy, a max over the short numbers of one line, a comparison with it, or a lookup."""
     rows, cols = game.shape
     steps = ["Player 1's best column in each row (second matrix):"]
     br1: dict[int, list[int]] = {}
     for r in range(rows):
         line, br1[r] = _best([game.utility(1, (r, c)) for c in range(cols)], "column")
         steps.append(f"row {r}: {line}")
+    steps.append("Player 0's payoffs by row (first matrix):")
+    steps += [f"payoffs row {r}: " + " ".join(f"c{c}={fmt(game.utility(0, (r, c)))}" for c in range(cols)) for r in range(rows)]
     steps.append("Player 0's best row in each column (first matrix):")
     br0: dict[int, list[int]] = {}
     for c in range(cols):

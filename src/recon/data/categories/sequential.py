@@ -15,6 +15,7 @@ from recon.data.categories.common import (
     fmt,
     incomplete,
     make_option_problem,
+    max_scan,
     place_options,
     unparsed,
     verdict_for,
@@ -469,10 +470,21 @@ def _distinct_payoffs(rng: random.Random, n: int) -> list[tuple[Fraction, Fracti
     return [(Fraction(x), Fraction(y)) for x, y in zip(xs, ys)]
 
 
+def _named(names: Sequence[str], payoffs: Sequence[Fraction]) -> str:
+    """Payoffs with each player's name beside their number (`[Alice 12, Bob 3]`), so a later step picks the
+    mover's number by name from the line above instead of by position."""
+    return "[" + ", ".join(f"{n} {fmt(v)}" for n, v in zip(names, payoffs)) + "]"
+
+
 def _bi_steps_chain(tree: Decision, names: Sequence[str]) -> tuple[list[str], dict[int, str]]:
-    """Backward induction on a chain game, one line per turn from the last: the mover's stop payoff
-    against the mover's share of the continuation value (a comparison of two short numbers), the
-    action, and the value passed up (`turn 3 (Alice): stop 19 vs continue 20 → continue (20, 25)`).
+    """Backward induction on a chain game, two lines per turn from the last: the outcomes of stopping
+    (copied from the question's sentence for that turn) and of continuing (copied from the line above,
+    or the question's last sentence), each player's number named; then the mover's two numbers, their
+    max, the scan for it (`max_scan`), the action and the value passed up:
+
+        payoffs turn 3 (Alice): stop [Alice 19, Bob 4] continue [Alice 20, Bob 25]
+        turn 3 (Alice): stop=19 continue=20 → max 20 → stop=19 no continue=20 yes → continue [Alice 20, Bob 25]
+
     Returns the lines and each turn's action."""
     chain: list[Decision] = []
     node: Leaf | Decision = tree
@@ -484,11 +496,13 @@ def _bi_steps_chain(tree: Decision, names: Sequence[str]) -> tuple[list[str], di
     for k in range(len(chain) - 1, -1, -1):
         i = chain[k].player
         stop_pay = chain[k].children["stop"].payoffs
-        compared = f"stop {fmt(stop_pay[i])} vs continue {fmt(value[i])}"
-        if stop_pay[i] > value[i]:
+        label = f"turn {k + 1} ({names[i]})"
+        steps.append(f"payoffs {label}: stop {_named(names, stop_pay)} continue {_named(names, value)}")
+        compared, best = max_scan([("stop", stop_pay[i]), ("continue", value[i])])
+        if best == ["stop"]:
             value = stop_pay
-        actions[k + 1] = "stop" if value is stop_pay else "continue"
-        steps.append(f"turn {k + 1} ({names[i]}): {compared} → {actions[k + 1]} ({fmt(value[0])}, {fmt(value[1])})")
+        actions[k + 1] = best[0]
+        steps.append(f"{label}: {compared} → {actions[k + 1]} {_named(names, value)}")
     return steps, actions
 
 
@@ -520,26 +534,31 @@ def _tree_from_levels(rng: random.Random, levels: list[tuple[str, str]]) -> tupl
 
 
 def _tree_steps(tree: Decision, names: Sequence[str]) -> list[str]:
-    """Backward induction on a tree, deepest decisions first, one line per decision node: the mover's
-    payoff under each action (looked up in the listing or an earlier line), the larger one's action
-    and the payoffs it passes up (`node Bob after Up, Left: Enter 5 vs Wait 2 → Enter (3, 5)`); then
-    the path, read from the root down, one looked-up action at a time."""
-    lines: list[tuple[int, str]] = []
+    """Backward induction on a tree, deepest decisions first, two lines per decision node: each action's
+    outcome with every player's number named (copied from the listing or from an earlier node's line),
+    then the mover's numbers, their max, the scan for it (`max_scan`), the action and the outcome it
+    passes up:
+
+        payoffs node Bob after Up: Enter [Ann 3, Bob 5] Wait [Ann 9, Bob 2]
+        node Bob after Up: Enter=5 Wait=2 → max 5 → Enter=5 yes Wait=2 no → Enter [Ann 3, Bob 5]
+
+    then the path, read from the root down, one looked-up action at a time."""
+    lines: list[tuple[int, list[str]]] = []
     choice: dict[tuple[str, ...], str] = {}
 
     def solve(node: Leaf | Decision, history: tuple[str, ...]) -> tuple[Fraction, ...]:
         if isinstance(node, Leaf):
             return node.payoffs
         values = {a: solve(c, history + (a,)) for a, c in node.children.items()}
-        best = max(values, key=lambda a: values[a][node.player])
+        compared, (best,) = max_scan([(a, v[node.player]) for a, v in values.items()])  # distinct payoffs: one max
         choice[history] = best
-        where = "at the start" if not history else "after " + ", ".join(history)
-        compared = " vs ".join(f"{a} {fmt(v[node.player])}" for a, v in values.items())
-        lines.append((len(history), f"node {names[node.player]} {where}: {compared} → {best} ({fmt(values[best][0])}, {fmt(values[best][1])})"))
+        label = f"node {names[node.player]} " + ("at the start" if not history else "after " + ", ".join(history))
+        outcomes = " ".join(f"{a} {_named(names, v)}" for a, v in values.items())
+        lines.append((len(history), [f"payoffs {label}: {outcomes}", f"{label}: {compared} → {best} {_named(names, values[best])}"]))
         return values[best]
 
     solve(tree, ())
-    steps = [line for _, line in sorted(lines, key=lambda x: -x[0])]  # deepest first, stable within a depth
+    steps = [line for _, pair in sorted(lines, key=lambda x: -x[0]) for line in pair]  # deepest first, stable within a depth
     path: tuple[str, ...] = ()
     while path in choice:
         path += (choice[path],)
