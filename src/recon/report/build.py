@@ -312,8 +312,12 @@ def learning_curve_section(run: RunData, out_dir: Path, many: bool, best: dict |
     figure = plot_learning_curve(curves, out_dir / f"learning_curve_{run.name}.png", best)
     n = next((row.get("n_items") for rows in run.heldout.values() for row in rows if row.get("n_items")), "?")
     slice_items = "the taught slice's eval items"
-    items = (slice_items if run.heldout_on_slice >= set(curves) else "the verified eval" if not run.heldout_on_slice
-             else f"the verified eval ({', '.join(sorted(run.heldout_on_slice))}: {slice_items})")
+    if not run.heldout_on_slice:
+        items = "the verified eval"
+    elif run.heldout_on_slice >= set(curves):
+        items = slice_items
+    else:
+        items = f"the verified eval ({', '.join(sorted(run.heldout_on_slice))}: {slice_items})"
     lines = ["## Learning curve" + (f" ({run.name})" if many else ""), "",
              f"Accuracy on a fixed held-out stratified sample of {items} ({n} items, greedy) at every checkpoint, "
              "with Wilson 95% intervals" + ("; the step audit: the share of each kind of scratchpad step that matches "
