@@ -81,14 +81,19 @@ def train(script, config, model_cfg):  # stands in for training: what each rank 
     (seen / f"rank{os.environ['RANK']}.json").write_text(json.dumps(sorted(p.name for p in out.iterdir())))
     return {}
 
-main_for("sft", train, sys.argv[3:])
+try:
+    main_for("sft", train, sys.argv[3:])
+finally:  # what each rank leaves behind: a live process group aborts some exits
+    import torch.distributed as dist
+    (seen / f"pg{os.environ['RANK']}").write_text(str(dist.is_initialized()))
 """
 
 
 @pytest.mark.slow
 def test_every_rank_waits_for_the_main_process_decision_and_exits_with_it(tmp_path):
     """Two processes (torch.distributed, gloo on CPU): a refusal on rank 0 stops rank 1 too (exit 2, nothing
-    trained); with `--overwrite true` no rank starts before rank 0 has cleared the old checkpoints."""
+    trained); with `--overwrite true` no rank starts before rank 0 has cleared the old checkpoints; every rank
+    closes the process group before it exits."""
     import os
     import subprocess
     import sys
@@ -116,9 +121,11 @@ def test_every_rank_waits_for_the_main_process_decision_and_exits_with_it(tmp_pa
     (out / "checkpoint-5").mkdir()
     refused = launch("--learning_rate", "2e-4")
     assert refused.returncode != 0 and "changed: config.learning_rate" in refused.stderr
-    assert sorted(p.name for p in seen.iterdir()) == []  # no rank went on to load a model
+    assert sorted(p.name for p in seen.iterdir()) == ["pg0", "pg1"]  # no rank went on to load a model
+    assert [(seen / f"pg{rank}").read_text() for rank in (0, 1)] == ["False", "False"]
     assert (out / "checkpoint-5").is_dir()
     replaced = launch("--learning_rate", "2e-4", "--overwrite", "true")
     assert replaced.returncode == 0, replaced.stderr[-3000:]
     for rank in (0, 1):
         assert "checkpoint-5" not in json.loads((seen / f"rank{rank}.json").read_text())
+        assert (seen / f"pg{rank}").read_text() == "False"  # the process group closed before exit

@@ -114,6 +114,20 @@ def main_for(kind: str, run: Callable, argv: Sequence[str]) -> dict:
     except UserError as exc:
         print(f"[recon.train] error: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
+    finally:
+        close_process_group()
+
+
+def close_process_group() -> None:
+    """Destroy the process group of a several-process launch before the process exits: a rank that exits
+    with gloo's worker threads alive can abort (`terminate called without an active exception`, exit -6;
+    pytorch/pytorch#190489), and the launcher then fails the whole run after it has finished."""
+    if world_size() <= 1:
+        return
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def resume_checkpoint(script, config) -> str | None:
