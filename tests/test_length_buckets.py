@@ -164,6 +164,25 @@ def test_sft_trainer_batches_come_from_length_buckets(tiny_model_dir, varied_pro
     assert padding_share(lengths, order, 2) < padding_share(lengths, list(range(len(lengths))), 2) / 2
 
 
+def test_length_buckets_weigh_a_token_the_same_in_every_bucket(tiny_model_dir, varied_problems, tmp_path):
+    """The loss of a length-bucket step is divided by rows × the dataset's mean scored tokens per row, not by the
+    step's own count: a short bucket's tokens weigh no more than a long one's, and over an epoch the divisors add
+    up to the tokens scored. Without length buckets the trainer's own count stays."""
+    _, _, trainer = sft_trainer(tiny_model_dir, varied_problems, tmp_path / "on", length_buckets="true",
+                                per_device_train_batch_size=2)  # fmt: skip
+    batches = list(trainer.get_train_dataloader())
+    own = [int(b["labels"][..., 1:].ne(-100).sum()) for b in batches]
+    assert max(own) > 2.5 * min(own)  # buckets of very different lengths
+    per_row = sum(sum(x != -100 for x in row[1:]) for row in trainer.train_dataset["labels"]) / len(trainer.train_dataset)
+    divisors = [float(trainer._get_num_items_in_batch([b], "cpu")) for b in batches]
+    assert divisors == pytest.approx([len(b["labels"]) * per_row for b in batches])
+    assert sum(divisors) == pytest.approx(sum(own))
+    assert float(trainer._get_num_items_in_batch(batches[:2], "cpu")) == pytest.approx(divisors[0] + divisors[1])
+
+    _, _, plain = sft_trainer(tiny_model_dir, varied_problems, tmp_path / "off", per_device_train_batch_size=2)
+    assert [int(plain._get_num_items_in_batch([b], "cpu")) for b in batches] == own
+
+
 @pytest.mark.parametrize("strategy", ["random", "group_by_length"])
 def test_sft_trainer_without_length_buckets_keeps_transformers_sampler(tiny_model_dir, varied_problems, tmp_path, strategy):
     from torch.utils.data import RandomSampler
@@ -205,3 +224,4 @@ def test_bench_padding_rows_report_length_buckets(tiny_model_dir, varied_problem
     assert len({r["sequence_tokens"] for r in rows.values()}) == 1  # the same rows, batched differently
     ours, rand = rows["length_buckets, batch 2"]["padding_share"], rows["random, batch 2"]["padding_share"]
     assert ours < rand / 2 and ours <= rows["group_by_length, batch 2"]["padding_share"] + 0.01
+

@@ -16,12 +16,50 @@ from recon.training.model import load_policy, score_labelled_positions_only
 from recon.training.run import heldout_callbacks, main_for, train_and_save
 
 
+def scored_tokens_per_row(dataset, args) -> float:
+    """The mean number of tokens the SFT loss scores in a row of the tokenized `dataset`: its labels other than
+    -100 after the first (the loss predicts each from the one before), else its completion tokens, else every token."""
+    columns = dataset.column_names
+    if "labels" in columns:
+        counts = [sum(label != -100 for label in labels[1:]) for labels in dataset["labels"]]
+    elif args.completion_only_loss is not False and "completion_mask" in columns:
+        counts = [sum(mask) for mask in dataset["completion_mask"]]
+    else:
+        counts = [len(ids) for ids in dataset["input_ids"]]
+    return sum(counts) / max(len(counts), 1)
+
+
 def sft_trainer_class(length_buckets: bool):
     """TRL's `SFTTrainer`, whose training batches come from a `LengthBucketSampler` when `length_buckets` (rows of
-    similar length per batch, batches in random order) instead of `train_sampling_strategy`'s sampler."""
+    similar length per batch, batches in random order) instead of `train_sampling_strategy`'s sampler.
+
+    With length buckets the loss is divided by a fixed token count (the dataset's mean scored tokens per row ×
+    the rows of the step) instead of the step's own count, so a token weighs the same in every bucket, as it
+    does on average in random batches. Divided by its own count, a bucket of short rows weighs each of its
+    tokens several times more: in cpu-study (answer-only rows ~20 completion tokens, pure_nash traces ~500) a
+    bucket of answer-only rows pushes its first token, `</think>`, ~25× harder per row than a bucket of traces
+    pushes the trace's first line (run 10 in docs/experiments.md: no trace written at step 100)."""
     from trl import SFTTrainer
 
     class ReconSFTTrainer(SFTTrainer):
+        def _get_num_items_in_batch(self, batch_samples, device):
+            import torch
+
+            counted = super()._get_num_items_in_batch(batch_samples, device)
+            if not length_buckets or counted is None or not batch_samples or "labels" not in batch_samples[0]:
+                return counted
+            if getattr(self, "_scored_tokens_per_row", None) is None:
+                self._scored_tokens_per_row = scored_tokens_per_row(self.train_dataset, self.args)
+            rows = sum(len(batch["labels"]) for batch in batch_samples)
+            if self.args.average_tokens_across_devices and self.args.world_size > 1:
+                rows *= self.args.world_size  # the count it replaces is summed over every process
+            fixed = rows * self._scored_tokens_per_row
+            if not torch.is_tensor(counted):
+                return fixed
+            for size in ("get_tp_size", "get_cp_size", "get_sp_size"):  # devices sharing one batch, as the count it replaces
+                fixed /= getattr(self, size, lambda: 1)()
+            return torch.as_tensor(fixed, dtype=torch.float32, device=counted.device)
+
         def _get_train_sampler(self, train_dataset=None):
             train_dataset = self.train_dataset if train_dataset is None else train_dataset
             if not length_buckets or train_dataset is None or not hasattr(train_dataset, "__len__"):
