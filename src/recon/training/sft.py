@@ -16,16 +16,12 @@ from recon.training.model import load_policy, score_labelled_positions_only
 from recon.training.run import heldout_callbacks, main_for, train_and_save
 
 
-def scored_tokens_per_row(dataset, args) -> float:
-    """The mean number of tokens the SFT loss scores in a row of the tokenized `dataset`: its labels other than
-    -100 after the first (the loss predicts each from the one before), else its completion tokens, else every token."""
-    columns = dataset.column_names
-    if "labels" in columns:
-        counts = [sum(label != -100 for label in labels[1:]) for labels in dataset["labels"]]
-    elif args.completion_only_loss is not False and "completion_mask" in columns:
-        counts = [sum(mask) for mask in dataset["completion_mask"]]
-    else:
-        counts = [len(ids) for ids in dataset["input_ids"]]
+def scored_tokens_per_row(dataset) -> float | None:
+    """The mean number of tokens the SFT loss scores in a row of the tokenized `dataset` (its labels other than
+    -100 after the first: the loss predicts each from the one before); None without a `labels` column."""
+    if "labels" not in dataset.column_names:
+        return None
+    counts = [sum(label != -100 for label in labels[1:]) for labels in dataset["labels"]]
     return sum(counts) / max(len(counts), 1)
 
 
@@ -36,8 +32,8 @@ def sft_trainer_class(length_buckets: bool):
     With length buckets the loss is divided by a fixed token count (the dataset's mean scored tokens per row ×
     the rows of the step) instead of the step's own count, so a token weighs the same in every bucket, as it
     does on average in random batches. Divided by its own count, a bucket of short rows weighs each of its
-    tokens several times more: in cpu-study (answer-only rows ~20 completion tokens, pure_nash traces ~500) a
-    bucket of answer-only rows pushes its first token, `</think>`, ~25× harder per row than a bucket of traces
+    tokens several times more: in cpu-study (answer-only rows ~20 completion tokens, pure_nash traces ~410) a
+    bucket of answer-only rows pushes its first token, `</think>`, ~18× harder per row than a bucket of traces
     pushes the trace's first line (run 10 in docs/experiments.md: no trace written at step 100)."""
     from trl import SFTTrainer
 
@@ -48,8 +44,10 @@ def sft_trainer_class(length_buckets: bool):
             counted = super()._get_num_items_in_batch(batch_samples, device)
             if not length_buckets or counted is None or not batch_samples or "labels" not in batch_samples[0]:
                 return counted
-            if getattr(self, "_scored_tokens_per_row", None) is None:
-                self._scored_tokens_per_row = scored_tokens_per_row(self.train_dataset, self.args)
+            if not hasattr(self, "_scored_tokens_per_row"):
+                self._scored_tokens_per_row = scored_tokens_per_row(self.train_dataset)
+            if self._scored_tokens_per_row is None:
+                return counted
             rows = sum(len(batch["labels"]) for batch in batch_samples)
             if self.args.average_tokens_across_devices and self.args.world_size > 1:
                 rows *= self.args.world_size  # the count it replaces is summed over every process
