@@ -42,7 +42,7 @@ def sft_trainer_class(length_buckets: bool):
             import torch
 
             counted = super()._get_num_items_in_batch(batch_samples, device)
-            if not length_buckets or counted is None or not batch_samples or "labels" not in batch_samples[0]:
+            if not length_buckets or counted is None:  # None: no labels in the batches, nothing counted
                 return counted
             if not hasattr(self, "_scored_tokens_per_row"):
                 self._scored_tokens_per_row = scored_tokens_per_row(self.train_dataset)

@@ -165,9 +165,13 @@ def max_scan(cells: Sequence[tuple[str, Fraction]]) -> tuple[str, list[str]]:
     85-99% of backward-induction lines, and on 60% of pure_nash's, where it is cut out of the middle of
     a line (docs/experiments.md)."""
     top = max(v for _, v in cells)
-    listed = " ".join(f"{k}={fmt(v)}" for k, v in cells)
     scan = " ".join(f"{k}={fmt(v)} {'yes' if v == top else 'no'}" for k, v in cells)
-    return f"{listed} → max {fmt(top)} → {scan}", [k for k, v in cells if v == top]
+    return f"{labelled(cells)} → max {fmt(top)} → {scan}", [k for k, v in cells if v == top]
+
+
+def labelled(cells: Sequence[tuple[str, Fraction]]) -> str:
+    """`c0=1 c1=8 c2=3`: each value with its label."""
+    return " ".join(f"{k}={fmt(v)}" for k, v in cells)
 
 
 def numbers(text: str) -> list[Fraction]:

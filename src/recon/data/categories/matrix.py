@@ -21,6 +21,7 @@ from recon.data.categories.common import (
     ParseError,
     decimals,
     fmt,
+    labelled,
     make_option_problem,
     make_pairs_problem,
     max_scan,
@@ -261,7 +262,7 @@ def pure_nash_steps(game: NormalFormGame) -> list[str]:
         line, br1[r] = _best([game.utility(1, (r, c)) for c in range(cols)], "column")
         steps.append(f"row {r}: {line}")
     steps.append("Player 0's payoffs by row (first matrix):")
-    steps += [f"payoffs row {r}: " + " ".join(f"c{c}={fmt(game.utility(0, (r, c)))}" for c in range(cols)) for r in range(rows)]
+    steps += [f"payoffs row {r}: " + labelled([(f"c{c}", game.utility(0, (r, c))) for c in range(cols)]) for r in range(rows)]
     steps.append("Player 0's best row in each column (first matrix):")
     br0: dict[int, list[int]] = {}
     for c in range(cols):
