@@ -224,4 +224,3 @@ def test_bench_padding_rows_report_length_buckets(tiny_model_dir, varied_problem
     assert len({r["sequence_tokens"] for r in rows.values()}) == 1  # the same rows, batched differently
     ours, rand = rows["length_buckets, batch 2"]["padding_share"], rows["random, batch 2"]["padding_share"]
     assert ours < rand / 2 and ours <= rows["group_by_length, batch 2"]["padding_share"] + 0.01
-

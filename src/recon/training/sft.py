@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import sys
+from functools import cached_property
 from typing import Sequence
 
 from recon.training.args import batch_plan, print_plan
@@ -38,20 +39,23 @@ def sft_trainer_class(length_buckets: bool):
     from trl import SFTTrainer
 
     class ReconSFTTrainer(SFTTrainer):
+        @cached_property
+        def _scored_tokens_per_row(self) -> float | None:
+            return scored_tokens_per_row(self.train_dataset)
+
         def _get_num_items_in_batch(self, batch_samples, device):
             import torch
 
             counted = super()._get_num_items_in_batch(batch_samples, device)
             if not length_buckets or counted is None:  # None: no labels in the batches, nothing counted
                 return counted
-            if not hasattr(self, "_scored_tokens_per_row"):
-                self._scored_tokens_per_row = scored_tokens_per_row(self.train_dataset)
-            if self._scored_tokens_per_row is None:
+            per_row = self._scored_tokens_per_row
+            if per_row is None:
                 return counted
             rows = sum(len(batch["labels"]) for batch in batch_samples)
             if self.args.average_tokens_across_devices and self.args.world_size > 1:
                 rows *= self.args.world_size  # the count it replaces is summed over every process
-            fixed = rows * self._scored_tokens_per_row
+            fixed = rows * per_row
             if not torch.is_tensor(counted):
                 return fixed
             for size in ("get_tp_size", "get_cp_size", "get_sp_size"):  # devices sharing one batch, as the count it replaces
